@@ -1,0 +1,49 @@
+/**
+ * etcdkit in a minute (`npm run demo`): starts the bundled etcd-compatible server on a free
+ * loopback port, then uses the typed client to put, get, read a prefix and run a
+ * compare-and-swap transaction. Closes both and exits 0.
+ */
+import { Client, Compare, Op } from '../src/index.js';
+import { startServer } from '../src/server/index.js';
+
+const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
+const step = (name: string, text: string) =>
+  console.log(`${color ? `\x1b[36m${name.padEnd(6)}\x1b[0m` : name.padEnd(6)}  ${text}`);
+
+const server = await startServer({ host: '127.0.0.1', port: 0 });
+const client = new Client({ endpoints: [server.endpoint] });
+try {
+  step('server', `bundled etcd-compatible server listening on ${server.url}`);
+
+  const put = await client.kv.put('greeting', 'hello, etcd');
+  step('put', `greeting = "hello, etcd"  (revision ${put.header.revision})`);
+
+  const [kv] = (await client.kv.get('greeting')).kvs;
+  step('get', `greeting → "${kv?.valueText}"  (version ${kv?.version}, created at revision ${kv?.createRevision})`);
+
+  for (const fruit of ['apple', 'banana', 'cherry']) await client.kv.put(`fruits/${fruit}`, `${fruit.length} letters`);
+  const page = await client.kv.get('fruits/', { prefix: true, limit: 2 });
+  const names = page.kvs.map((k) => k.keyText).join(', ');
+  step('range', `fruits/* with limit 2 → ${names}  (${page.count} keys in all, more: ${page.more})`);
+
+  await client.kv.put('config/color', 'blue');
+  const swapBlueToGreen = () =>
+    client.kv
+      .txn()
+      .if(Compare.value('config/color', '==', 'blue'))
+      .then(Op.put('config/color', 'green'))
+      .else(Op.get('config/color'))
+      .commit();
+  const first = await swapBlueToGreen();
+  step('txn', `if config/color == "blue" then put "green" → ${first.succeeded ? 'swapped' : 'not swapped'}`);
+  const second = await swapBlueToGreen();
+  const current = second.responses[0]?.type === 'get' ? second.responses[0].kvs[0]?.valueText : undefined;
+  step('txn', `the same again → ${second.succeeded ? 'swapped' : `not swapped; the else branch read "${current}"`}`);
+
+  const removed = await client.kv.delete('fruits/', { prefix: true });
+  step('delete', `fruits/* → ${removed.deleted} keys deleted`);
+} finally {
+  await client.close();
+  await server.close();
+}
+step('done', 'client and server closed');

@@ -1,0 +1,202 @@
+/**
+ * The one way the client runs a unary RPC: `invoke(service, method, request, options)`.
+ * It picks a ready endpoint (round-robin), waits for one within the dial timeout otherwise,
+ * applies the deadline and abort signal, classifies failures into EtcdErrors, and retries
+ * repeatable calls per the retry policy. Everything client-side goes through here.
+ */
+import * as grpc from '@grpc/grpc-js';
+import {
+  cancelledError,
+  classifyStatus,
+  ClientClosedError,
+  describeInput,
+  EtcdError,
+  internalError,
+  InvalidArgumentError,
+} from '../errors.js';
+import type { CallFacts } from '../errors.js';
+import { GrpcCode } from '../protocol/error-table.js';
+import type { Init, ServiceName } from '../protocol/messages.generated.js';
+import { methodDef } from '../protocol/services.js';
+import type { MethodDef } from '../protocol/services.js';
+import type { Invoke, RequestType, ResponseType, UnaryMethodName } from './invoke.js';
+import type { CallOptions, ResolvedClientOptions } from '../options.js';
+import { channelOptions } from './channel.js';
+import type { EndpointChannel } from './channel.js';
+import { EndpointPool } from './pool.js';
+import { isRepeatable, retryAfter, shouldRetry } from './retry.js';
+
+/** One call in flight: what every attempt needs. */
+interface UnaryCall {
+  readonly def: MethodDef<ServiceName, never>;
+  readonly request: unknown;
+  readonly deadline: number;
+  readonly signal: AbortSignal | undefined;
+  readonly facts: CallFacts & { idempotent: boolean };
+  /** Set once the call is in its retry loop: later attempts report failures to the loop. */
+  retrying: boolean;
+}
+
+const maxTimeoutMs = 2_147_483_647;
+
+/** The client's unary RPC engine over the endpoint pool. */
+export class Invoker implements Invoke {
+  readonly #pool: EndpointPool;
+  readonly #timeoutMs: number;
+  readonly #dialTimeoutMs: number;
+  /** Shared empty metadata (grpc-js copies it per call). */
+  readonly #metadata = new grpc.Metadata();
+  readonly #inflight = new Set<grpc.ClientUnaryCall>();
+  readonly #closing = new AbortController();
+  #closed = false;
+
+  constructor(options: ResolvedClientOptions) {
+    this.#pool = new EndpointPool(options.endpoints, channelOptions(options));
+    this.#timeoutMs = options.timeoutMs;
+    this.#dialTimeoutMs = options.dialTimeoutMs;
+  }
+
+  /** The endpoint pool (for streams and diagnostics). */
+  get pool(): EndpointPool {
+    return this.#pool;
+  }
+
+  /** True once {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  invoke<S extends ServiceName, M extends UnaryMethodName<S>>(
+    service: S,
+    method: M,
+    request: Init<RequestType<S, M>>,
+    options?: CallOptions,
+  ): Promise<ResponseType<S, M>> {
+    if (this.#closed) return Promise.reject(new ClientClosedError());
+    const def = methodDef(service, method) as unknown as MethodDef<ServiceName, never>;
+    let timeoutMs = this.#timeoutMs;
+    let signal: AbortSignal | undefined;
+    const facts = { idempotent: isRepeatable(def.path), endpoint: undefined };
+    if (options != null) {
+      signal = options.signal ?? undefined;
+      if (options.timeoutMs !== undefined) {
+        timeoutMs = options.timeoutMs;
+        if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > maxTimeoutMs) {
+          return Promise.reject(
+            new InvalidArgumentError(
+              'options.timeoutMs',
+              `expected a number of milliseconds from 1 to ${maxTimeoutMs}, got ${describeInput(timeoutMs)}`,
+            ),
+          );
+        }
+      }
+      if (signal !== undefined) {
+        if (!(signal instanceof AbortSignal)) {
+          return Promise.reject(new InvalidArgumentError('options.signal', `expected an AbortSignal, got ${describeInput(signal)}`));
+        }
+        if (signal.aborted) return Promise.reject(cancelledError(signal.reason, facts, false));
+      }
+    }
+    const call: UnaryCall = { def, request, deadline: Date.now() + timeoutMs, signal, facts, retrying: false };
+    return this.#attempt(call) as Promise<ResponseType<S, M>>;
+  }
+
+  /**
+   * Closes every channel; calls in flight and waiting reject with ClientClosedError.
+   * Resolves once every call in flight has settled. Idempotent.
+   */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#closing.abort(new ClientClosedError());
+      for (const call of this.#inflight) call.cancel();
+      this.#pool.close();
+    }
+    return this.#settled();
+  }
+
+  /** Resolves when no grpc call of this invoker is in flight (bounded: cancelled calls end promptly). */
+  async #settled(): Promise<void> {
+    for (let turn = 0; turn < 100 && this.#inflight.size > 0; turn++) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  #attempt(call: UnaryCall): Promise<unknown> {
+    const channel = this.#pool.pickReady();
+    if (channel !== undefined) return this.#dispatch(channel, call);
+    // No connection yet: wait for one, bounded by the dial timeout and the call's deadline.
+    // A failure here means nothing was sent.
+    const remaining = Math.max(0, call.deadline - Date.now());
+    const byDeadline = remaining <= this.#dialTimeoutMs;
+    return this.#pool
+      .waitForReady(byDeadline ? remaining : this.#dialTimeoutMs, byDeadline ? 'deadline' : 'dial-timeout', call.signal, () =>
+        cancelledError(call.signal?.reason, call.facts, false),
+      )
+      .then((ready) => this.#dispatch(ready, call));
+  }
+
+  #dispatch(channel: EndpointChannel, call: UnaryCall): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new ClientClosedError());
+    return new Promise((resolve, reject) => {
+      const signal = call.signal;
+      let onAbort: (() => void) | undefined;
+      let grpcCall: grpc.ClientUnaryCall;
+      try {
+        grpcCall = channel.client.makeUnaryRequest(
+          call.def.path,
+          call.def.requestSerialize as (value: unknown) => Buffer,
+          call.def.responseDeserialize,
+          call.request,
+          this.#metadata,
+          { deadline: call.deadline },
+          (error, response) => {
+            this.#inflight.delete(grpcCall);
+            if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
+            if (error === null || error === undefined) {
+              resolve(response);
+              return;
+            }
+            const outcome = this.#failure(error, channel, call);
+            if (outcome instanceof EtcdError) reject(outcome);
+            else resolve(outcome);
+          },
+        );
+      } catch (error) {
+        reject(this.#closed ? new ClientClosedError() : internalError(error, call.facts));
+        return;
+      }
+      this.#inflight.add(grpcCall);
+      if (signal !== undefined) {
+        onAbort = () => grpcCall.cancel();
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+    });
+  }
+
+  /** Turns a failed attempt into the caller's error, or into a retry (a promise). */
+  #failure(status: grpc.ServiceError, channel: EndpointChannel, call: UnaryCall): EtcdError | Promise<unknown> {
+    if (this.#closed) return new ClientClosedError();
+    const facts: CallFacts = { idempotent: call.facts.idempotent, endpoint: channel.endpoint.address };
+    if (status.code === GrpcCode.CANCELLED && call.signal?.aborted === true) {
+      return cancelledError(call.signal.reason, facts, true);
+    }
+    const error = classifyStatus(status, facts, status);
+    if (call.facts.idempotent && !call.retrying && shouldRetry(error) && Date.now() < call.deadline) {
+      call.retrying = true;
+      const stop = call.signal === undefined ? this.#closing.signal : AbortSignal.any([this.#closing.signal, call.signal]);
+      return retryAfter(error, () => this.#attempt(call), call.deadline, stop).catch((end: unknown) => {
+        throw this.#retryEnd(end, call);
+      });
+    }
+    return error;
+  }
+
+  /** The error a retry loop ends with, as the caller sees it. */
+  #retryEnd(end: unknown, call: UnaryCall): EtcdError {
+    if (end instanceof EtcdError) return end;
+    if (call.signal?.aborted === true) return cancelledError(call.signal.reason, call.facts, false);
+    if (this.#closed) return new ClientClosedError();
+    return internalError(end, call.facts);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The etcd client: validates options, owns the connections, exposes the API namespaces.
+ */
+import { Invoker } from './balancer/invoker.js';
+import { KV } from './kv/kv.js';
+import { parseClientOptions } from './options.js';
+import type { ClientOptions } from './options.js';
+
+/**
+ * A client for an etcd v3 cluster.
+ *
+ * ```ts
+ * const client = new Client({ endpoints: ['127.0.0.1:2379'] });
+ * await client.kv.put('greeting', 'hello');
+ * const { kvs } = await client.kv.get('greeting');
+ * await client.close();
+ * ```
+ *
+ * Connections are opened lazily on the first call. Always `close()` the client: it is the
+ * only way to release its sockets.
+ */
+export class Client {
+  /** Key-value operations. */
+  readonly kv: KV;
+  readonly #invoker: Invoker;
+  #closing: Promise<void> | undefined;
+
+  /** @throws InvalidArgumentError naming the option at fault. */
+  constructor(options: ClientOptions) {
+    const resolved = parseClientOptions(options);
+    this.#invoker = new Invoker(resolved);
+    this.kv = new KV(this.#invoker);
+  }
+
+  /** The configured endpoints (`host:port`). */
+  get endpoints(): string[] {
+    return this.#invoker.pool.channels.map((channel) => channel.endpoint.address);
+  }
+
+  /** True once {@link close} was called. */
+  get closed(): boolean {
+    return this.#invoker.closed;
+  }
+
+  /**
+   * Closes the client: calls in flight reject with `ClientClosedError`, connections close,
+   * and later calls reject with `ClientClosedError`. Idempotent; resolves once every call has
+   * settled and the connections are shutting down (sockets finish closing with the peer's
+   * acknowledgement, without keeping the process alive).
+   */
+  close(): Promise<void> {
+    // grpc-js ends sockets asynchronously; one more turn lets it start their shutdown.
+    this.#closing ??= this.#invoker.close().then(() => new Promise<void>((resolve) => setImmediate(resolve)));
+    return this.#closing;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * etcdkit: a typed client for etcd v3.
+ */
+export { Client } from './client.js';
+export type { ClientOptions, CallOptions } from './options.js';
+export { KV } from './kv/kv.js';
+export type { GetAllOptions, DeleteAllOptions } from './kv/kv.js';
+export { Compare, Op, TxnBuilder } from './kv/txn.js';
+export type { CompareOperator, OpType } from './kv/txn.js';
+export type {
+  Int64,
+  RangeSelector,
+  RangeOptions,
+  SortTarget,
+  SortOrder,
+  GetOptions,
+  PutOpOptions,
+  PutOptions,
+  DeleteOpOptions,
+  DeleteOptions,
+  CompactOptions,
+  GetResult,
+  PutResult,
+  DeleteResult,
+  CompactResult,
+  TxnResult,
+  TxnOpResult,
+} from './kv/types.js';
+export { KeyValue } from './convert.js';
+export type { ResponseHeader } from './convert.js';
+export { bytesToText, prefixEnd, toBytes } from './bytes.js';
+export type { Bytes } from './bytes.js';
+export {
+  EtcdError,
+  CompactedError,
+  FutureRevisionError,
+  LeaseNotFoundError,
+  LeaseExistsError,
+  LeaseTtlTooLargeError,
+  DuplicateKeyError,
+  TooManyOpsError,
+  RequestTooLargeError,
+  KeyNotFoundError,
+  ValueProvidedError,
+  LeaseProvidedError,
+  KeyNotProvidedError,
+  InvalidSortOptionError,
+  PermissionDeniedError,
+  InvalidAuthTokenError,
+  AuthOldRevisionError,
+  AuthFailedError,
+  AuthNotEnabledError,
+  UserEmptyError,
+  NoLeaderError,
+  LeaderChangedError,
+  UnhealthyClusterError,
+  TooManyRequestsError,
+  NoSpaceError,
+  CorruptError,
+  ServerStoppedError,
+  RequestTimedOutError,
+  EtcdServerError,
+  UnavailableError,
+  DeadlineExceededError,
+  CancelledError,
+  ClientClosedError,
+  InvalidArgumentError,
+  ValueDecodeError,
+} from './errors.js';
+export type { EtcdErrorInit } from './errors.js';

@@ -1,0 +1,88 @@
+import { SERVER_VERSION, type ServerContext } from '../context.js';
+import { etcdError } from '../errors.js';
+import type { Alarm } from '../alarms.js';
+import { unary } from '../grpc/unary.js';
+import { AlarmRequest_AlarmAction as Action, AlarmType, type Init } from '../wire.js';
+import type * as M from '../../protocol/messages.generated.js';
+import type { ServiceModule } from './service-module.js';
+
+/** etcd's default backend quota (2 GiB). */
+const QUOTA_BYTES = 2n * 1024n * 1024n * 1024n;
+/** Size of an empty etcd backend file. */
+const BASE_DB_BYTES = 20480;
+
+/**
+ * The Maintenance service: Status, Alarm, Hash, HashKV, Defragment, MoveLeader. Snapshot and
+ * Downgrade are left unimplemented for now.
+ */
+export function maintenanceService(ctx: ServerContext): ServiceModule {
+  const { store, headers, raft, member, alarms } = ctx;
+  // The backend file only grows until a defragmentation, like bbolt's.
+  let dbSize = BASE_DB_BYTES;
+  const inUse = () => BASE_DB_BYTES + store.bytesInUse;
+  const sizeNow = () => (dbSize = Math.max(dbSize, inUse()));
+
+  return {
+    service: 'Maintenance',
+    implementation: {
+      Status: unary(
+        (): Init<M.StatusResponse> => ({
+          header: headers.make(store.revision),
+          version: SERVER_VERSION,
+          dbSize: BigInt(sizeNow()),
+          leader: member.memberId,
+          raftIndex: raft.index,
+          raftTerm: raft.term,
+          raftAppliedIndex: raft.index,
+          errors: alarms.describe(),
+          dbSizeInUse: BigInt(inUse()),
+          isLearner: false,
+          dbSizeQuota: QUOTA_BYTES,
+        }),
+      ),
+      Alarm: unary((r: M.AlarmRequest): Init<M.AlarmResponse> => {
+        let list: Alarm[] = [];
+        switch (r.action) {
+          case Action.GET:
+            list = alarms.list(r.alarm);
+            break;
+          case Action.ACTIVATE: {
+            raft.propose();
+            if (r.alarm !== AlarmType.NONE) list = [alarms.activate(r.memberID, r.alarm)];
+            break;
+          }
+          case Action.DEACTIVATE: {
+            raft.propose();
+            const a = alarms.deactivate(r.memberID, r.alarm);
+            if (a !== undefined) list = [a];
+            break;
+          }
+        }
+        return { header: headers.make(store.revision), alarms: list };
+      }),
+      Hash: unary((): Init<M.HashResponse> => {
+        const h = store.hashKV(0n);
+        return { header: headers.make(store.revision), hash: h.hash };
+      }),
+      HashKV: unary((r: M.HashKVRequest): Init<M.HashKVResponse> => {
+        const h = store.hashKV(r.revision);
+        return {
+          header: headers.make(store.revision),
+          hash: h.hash,
+          compact_revision: h.compactRevision,
+          hash_revision: h.revision,
+        };
+      }),
+      // The only member is the leader: moving to itself is a no-op, anything else is refused.
+      MoveLeader: unary((r: M.MoveLeaderRequest): Init<M.MoveLeaderResponse> => {
+        if (r.targetID !== member.memberId) throw etcdError('badLeaderTransferee');
+        return {};
+      }),
+      // etcd 3.4 to 3.6 answer Defragment with an empty response (no header).
+      Defragment: unary((): Init<M.DefragmentResponse> => {
+        dbSize = inUse();
+        return {};
+      }),
+    },
+  };
+}

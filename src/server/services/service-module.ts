@@ -1,0 +1,17 @@
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { ServiceName } from '../../protocol/messages.generated.js';
+
+/**
+ * One gRPC service of the server. Modules are created once per server (their state survives
+ * restarts) and registered on every start. Methods a module leaves out answer UNIMPLEMENTED.
+ */
+export interface ServiceModule {
+  readonly service: ServiceName;
+  readonly implementation: UntypedServiceImplementation;
+  /** The server started listening (first start or restart). */
+  started?(): void;
+  /** The server stopped listening; every call of this module has been cancelled. */
+  stopped?(): void;
+  /** The server is closed for good: release timers and other resources. */
+  close?(): void;
+}
