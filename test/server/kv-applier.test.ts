@@ -327,6 +327,11 @@ test('txn: every check on the chosen path happens before anything is written', (
   assert.equal(attempt([put('n1'), { request_put: { key: b('n2'), value: b('v'), lease: 42n } }]), 'leaseNotFound');
   assert.equal(attempt([put('n1'), { request_put: { key: b('absent'), ignore_value: true } }]), 'keyNotFound');
   assert.equal(attempt([put('n1'), nested([{ request_put: { key: b('absent'), ignore_lease: true } }])]), 'keyNotFound');
+  // etcd 3.4/3.5 order: put checks on the whole path run before range checks
+  assert.equal(
+    attempt([{ request_range: { key: b('a'), revision: 99n } }, nested([{ request_put: { key: b('n2'), lease: 42n } }])]),
+    'leaseNotFound',
+  );
   // the etcd 3.4 panic shape: ignore_value on a key deleted earlier in the same txn
   assert.equal(attempt([del('a', new Uint8Array([0])), { request_put: { key: b('b'), ignore_value: true } }]), 'keyNotFound');
   assert.equal(store.revision, before);

@@ -46,11 +46,21 @@ function planTxn(view: ReadView, r: TxnRequest): TxnPlan {
   return { succeeded, ops, nested };
 }
 
+/** etcd 3.4/3.5 order: every put on the path first, then every range, whatever the op order. */
 function checkPlan(view: ReadView, leases: LeaseAttachments, plan: TxnPlan): void {
-  for (const op of plan.ops) {
+  forEachOnPath(plan, (op) => {
+    if (op.request_put !== undefined) checkPutState(view, leases, op.request_put);
+  });
+  forEachOnPath(plan, (op) => {
     if (op.request_range !== undefined) checkRangeRevision(view, op.request_range);
-    else if (op.request_put !== undefined) checkPutState(view, leases, op.request_put);
-    else if (op.request_txn !== undefined) checkPlan(view, leases, plan.nested.get(op.request_txn)!);
+  });
+}
+
+/** Visits every op on the chosen path, depth first, in request order. */
+function forEachOnPath(plan: TxnPlan, visit: (op: RequestOp) => void): void {
+  for (const op of plan.ops) {
+    visit(op);
+    if (op.request_txn !== undefined) forEachOnPath(plan.nested.get(op.request_txn)!, visit);
   }
 }
 

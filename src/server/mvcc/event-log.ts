@@ -50,10 +50,8 @@ export class EventLog {
     const first = kept[0];
     if (first !== undefined && first.revision === revision) {
       const events = first.events.filter(keep);
-      if (events.length === first.events.length) {
-        // unchanged
-      } else if (events.length === 0) kept.shift();
-      else kept[0] = { revision, events };
+      if (events.length === 0) kept.shift();
+      else if (events.length < first.events.length) kept[0] = { revision, events };
     }
     this.records = kept;
   }
