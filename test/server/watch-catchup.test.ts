@@ -113,7 +113,6 @@ test('a slow reader gets every event in order, and the held-back output stays bo
     const last = await writeRevisions(p, 4999);
     assert.equal(last, first + 4999n);
     const m = watchMetrics(server.serverContext)!;
-    if (process.env.WATCH_DEBUG) console.log(m);
     assert.ok(
       m.peakPendingResponses <= STREAM_BACKLOG_LIMIT + 8,
       `peak held-back responses ${m.peakPendingResponses} exceeds ${STREAM_BACKLOG_LIMIT + 8}`,

@@ -162,6 +162,5 @@ test('the Watch scenario gives the same responses on the bundled server and on r
     await bundled.close();
   }
   assert.ok(Object.keys(expected).length > 10, 'the scenario produced responses');
-  if (process.env.WATCH_DEBUG) console.log(JSON.stringify(expected, null, 1));
   assert.deepEqual(actual, expected);
 });
