@@ -183,6 +183,8 @@ export class EtcdServer {
     const server = this.grpcServer!;
     this.grpcServer = undefined;
     this.state = 'stopped';
+    // End open streams (watch, keepalive) first, so the graceful shutdown does not wait on them.
+    for (const m of this.modules) m.stopped?.();
     await new Promise<void>((resolve) => {
       let cap: NodeJS.Timeout | undefined;
       const grace = setTimeout(() => {
@@ -197,6 +199,5 @@ export class EtcdServer {
       }
       server.tryShutdown(finish);
     });
-    for (const m of this.modules) m.stopped?.();
   }
 }

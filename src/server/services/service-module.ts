@@ -10,7 +10,10 @@ export interface ServiceModule {
   readonly implementation: UntypedServiceImplementation;
   /** The server started listening (first start or restart). */
   started?(): void;
-  /** The server stopped listening; every call of this module has been cancelled. */
+  /**
+   * The server is stopping (it no longer takes calls): end this module's open streams now,
+   * as a stopping etcd member does, so shutdown need not wait for them.
+   */
   stopped?(): void;
   /** The server is closed for good: release timers and other resources. */
   close?(): void;
