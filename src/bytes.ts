@@ -10,14 +10,9 @@ export type Bytes = Uint8Array | string;
 const empty = new Uint8Array(0);
 const zeroByte = Uint8Array.of(0);
 
-/** The single byte `\0`: as a range end it means "to the end of the keyspace". */
+/** The single byte `\0` (shared; never mutate it): as a range end, "to the end of the keyspace". */
 export function zeroKey(): Uint8Array {
   return zeroByte;
-}
-
-/** An empty byte array (shared; never mutate it). */
-export function emptyBytes(): Uint8Array {
-  return empty;
 }
 
 /**
@@ -64,11 +59,4 @@ export function prefixEnd(prefix: Bytes): Uint8Array {
     }
   }
   return Uint8Array.of(0);
-}
-
-/** Byte-wise equality. */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

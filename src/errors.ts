@@ -350,19 +350,6 @@ export function cancelledError(reason: unknown, call: CallFacts, sent: boolean):
   });
 }
 
-/** Builds the error for a call whose deadline passed before it could be sent or answered. */
-export function deadlineError(timeoutMs: number, call: CallFacts, sent: boolean, cause?: unknown): DeadlineExceededError {
-  const where = call.endpoint === undefined ? '' : ` (endpoint ${call.endpoint})`;
-  return new DeadlineExceededError({
-    code: GrpcCode.DEADLINE_EXCEEDED,
-    etcdMessage: `deadline of ${timeoutMs} ms exceeded${where}`,
-    retryable: call.idempotent || !sent,
-    mayHaveBeenApplied: sent && !call.idempotent,
-    endpoint: call.endpoint,
-    cause,
-  });
-}
-
 /** Wraps an unexpected non-status failure (e.g. a decode error) as an internal EtcdError. */
 export function internalError(cause: unknown, call: CallFacts): EtcdError {
   if (cause instanceof EtcdError) return cause;

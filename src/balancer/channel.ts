@@ -53,6 +53,11 @@ export class EndpointChannel {
     return this.#state;
   }
 
+  /** True while the channel has no connection and is not trying to get one. */
+  get idle(): boolean {
+    return this.#state === connectivityState.IDLE;
+  }
+
   /** Starts connecting when idle (no-op otherwise). */
   connect(): void {
     if (this.#closed) return;

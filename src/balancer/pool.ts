@@ -30,7 +30,7 @@ export class EndpointPool {
 
   constructor(endpoints: readonly Endpoint[], options: ChannelOptions) {
     this.channels = endpoints.map((endpoint) => new EndpointChannel(endpoint, options));
-    for (const channel of this.channels) channel.onChange(() => this.#wake());
+    for (const channel of this.channels) channel.onChange((changed) => this.#onChange(changed));
   }
 
   /** The endpoints' addresses, for messages. */
@@ -99,8 +99,14 @@ export class EndpointPool {
     for (const channel of this.channels) channel.close();
   }
 
-  #wake(): void {
+  #onChange(channel: EndpointChannel): void {
     if (this.#waiters.size === 0) return;
+    // Someone is waiting: a channel that fell back to idle (after a failed attempt) reconnects.
+    if (channel.idle) channel.connect();
+    this.#wake();
+  }
+
+  #wake(): void {
     for (const waiter of [...this.#waiters]) {
       const channel = this.pickReady();
       if (channel === undefined) return;

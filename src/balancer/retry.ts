@@ -35,11 +35,16 @@ export function isRepeatable(path: string): boolean {
 
 /**
  * Whether a failed attempt of a repeatable call should be retried: an UNAVAILABLE-class
- * failure (transport broke, no leader, leader changed, timed out, stopped) the error itself
- * marks retryable.
+ * failure (transport broke, no leader, leader changed, timed out, stopped), or a stream the
+ * server side reset (CANCELLED not caused by the caller, who is handled before this), that
+ * the error itself marks retryable. Deadlines are final: they are the caller's budget.
  */
 export function shouldRetry(error: unknown): boolean {
-  return error instanceof EtcdError && error.retryable && error.code === GrpcCode.UNAVAILABLE;
+  return (
+    error instanceof EtcdError &&
+    error.retryable &&
+    (error.code === GrpcCode.UNAVAILABLE || error.code === GrpcCode.CANCELLED)
+  );
 }
 
 /** Bounds of the retry loop. */

@@ -20,8 +20,11 @@ export interface FakeKv {
 
 const header = { cluster_id: 1n, member_id: 2n, revision: 5n, raft_term: 3n };
 
-/** Starts the fake; `script(method, n)` decides the reply to the n-th call (1-based) of a method. */
-export async function startFakeKv(script: (method: string, n: number) => Reply): Promise<FakeKv> {
+/**
+ * Starts the fake on `port` (0: any free port); `script(method, n)` decides the reply to the
+ * n-th call (1-based) of a method.
+ */
+export async function startFakeKv(script: (method: string, n: number) => Reply, port = 0): Promise<FakeKv> {
   const server = new grpc.Server();
   const calls: Record<string, number> = {};
   const hanging = new Set<grpc.sendUnaryData<unknown>>();
@@ -47,11 +50,11 @@ export async function startFakeKv(script: (method: string, n: number) => Reply):
     Txn: handler('Txn'),
     Compact: handler('Compact'),
   });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  const bound = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
   return {
-    endpoint: `127.0.0.1:${port}`,
+    endpoint: `127.0.0.1:${bound}`,
     calls,
     close: () =>
       new Promise<void>((resolve) => {

@@ -189,3 +189,28 @@ describe('close during a retry loop', { timeout: 20_000 }, () => {
     await pending;
   });
 });
+
+describe('reconnecting', { timeout: 30_000 }, () => {
+  it('a call waiting for a connection succeeds once the server comes up within the dial timeout', async () => {
+    const port = await freePort();
+    const c = client([`127.0.0.1:${port}`], { dialTimeoutMs: 20_000, timeoutMs: 25_000 });
+    const pending = c.kv.get('k');
+    // Let the first connection attempts fail (and grpc-js back off) before the server starts.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const server = await startFakeKv(() => kv1, port);
+    fakes.push(server);
+    assert.equal((await pending).count, 1n);
+  });
+
+  it('after the server restarts on the same port, the next call reconnects', async () => {
+    const first = await fake(() => kv1);
+    const port = Number(first.endpoint.split(':')[1]);
+    const c = client([first.endpoint], { dialTimeoutMs: 20_000 });
+    assert.equal((await c.kv.get('k')).count, 1n);
+    await first.close();
+    const second = await startFakeKv(() => kv1, port);
+    fakes.push(second);
+    assert.equal((await c.kv.get('k')).count, 1n);
+    assert.equal(second.calls.Range, 1);
+  });
+});
