@@ -24,6 +24,8 @@ import type { CallOptions, ResolvedClientOptions } from '../options.js';
 import { channelOptions } from './channel.js';
 import type { EndpointChannel } from './channel.js';
 import { EndpointPool } from './pool.js';
+import { openBidiStream } from './stream.js';
+import type { BidiMethodName, BidiStream, OpenStreamOptions } from './stream.js';
 import { isRepeatable, retryAfter, shouldRetry } from './retry.js';
 
 /** One call in flight: what every attempt needs. */
@@ -64,6 +66,20 @@ export class Invoker implements Invoke {
   /** True once {@link close} was called. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Opens a bidirectional stream (e.g. `openStream('Watch', 'Watch', { requireLeader: true })`)
+   * on a ready endpoint, waiting at most the dial timeout. Closing the client cancels it
+   * (its end is then reported with ClientClosedError). See `stream.ts`.
+   */
+  openStream<S extends ServiceName, M extends BidiMethodName<S>>(
+    service: S,
+    method: M,
+    options?: OpenStreamOptions,
+  ): Promise<BidiStream<RequestType<S, M>, ResponseType<S, M>>> {
+    if (this.#closed) return Promise.reject(new ClientClosedError());
+    return openBidiStream(this.#pool, { dialTimeoutMs: this.#dialTimeoutMs, closing: this.#closing.signal }, service, method, options);
   }
 
   invoke<S extends ServiceName, M extends UnaryMethodName<S>>(

@@ -1,0 +1,278 @@
+/**
+ * The bidi-stream seam: opens one gRPC bidirectional stream (Watch, LeaseKeepAlive) on a
+ * ready endpoint and wraps it in a small object free of grpc-js types. The stream's end is
+ * reported exactly once, after every message it delivered, as a classified EtcdError.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { cancelledError, classifyStatus, ClientClosedError, EtcdError, internalError, UnavailableError } from '../errors.js';
+import type { CallFacts } from '../errors.js';
+import { GrpcCode } from '../protocol/error-table.js';
+import type { Init, ServiceMethods, ServiceName } from '../protocol/messages.generated.js';
+import { methodDef } from '../protocol/services.js';
+import type { MethodDef } from '../protocol/services.js';
+import type { EndpointChannel } from './channel.js';
+import type { MethodNameOf, RequestType, ResponseType } from './invoke.js';
+import type { EndpointPool } from './pool.js';
+
+/** Names of the bidirectional-streaming methods of a service. */
+export type BidiMethodName<S extends ServiceName> = {
+  [M in MethodNameOf<S>]: ServiceMethods[S][M] extends { requestStream: true; responseStream: true } ? M : never;
+}[MethodNameOf<S>];
+
+/** Options of {@link openBidiStream}. */
+export interface OpenStreamOptions {
+  /** Aborts the wait for an endpoint (the open rejects) or, once open, cancels the stream. */
+  signal?: AbortSignal;
+  /** Send `hasleader: true` metadata: the server refuses the stream (and ends it) without a leader. */
+  requireLeader?: boolean;
+  /** An endpoint address (`host:port`) to avoid when another one is ready (e.g. the one that just failed). */
+  avoid?: string;
+}
+
+/** Receives a stream's messages and its end. */
+export interface StreamHandlers<Res> {
+  /** One response, in arrival order. */
+  data(message: Res): void;
+  /**
+   * The stream ended, reported exactly once and after every `data`. The error says why:
+   * the server's status classified (e.g. `UnavailableError`, `NoLeaderError`), a
+   * `CancelledError` after {@link BidiStream.cancel}, `ClientClosedError` when the client
+   * closed, or an `UnavailableError` when the server ended the stream normally.
+   */
+  end(error: EtcdError): void;
+}
+
+/** An open bidirectional stream (no grpc-js types). */
+export interface BidiStream<Req, Res> {
+  /** The endpoint (`host:port`) the stream runs on. */
+  readonly endpoint: string;
+  /** True once the end was reported (or is about to be, after remaining messages). */
+  readonly ended: boolean;
+  /**
+   * Sets the handlers (once). Messages or an end that arrived before are delivered now, in
+   * order. Calling it again replaces the handlers.
+   */
+  listen(handlers: StreamHandlers<Res>): void;
+  /** Sends a message; returns false if the stream is ended/closing (then nothing was sent) or its buffer is full. */
+  write(message: Init<Req>): boolean;
+  /** Half-closes the sending side (the server may then finish the stream). */
+  end(): void;
+  /** Cancels the stream; the end is then reported with a `CancelledError`. Idempotent. */
+  cancel(): void;
+}
+
+/** What the stream opener needs besides the pool. */
+export interface StreamContext {
+  /** How long to wait for a ready endpoint. */
+  readonly dialTimeoutMs: number;
+  /** Aborted when the client closes (its reason is the ClientClosedError reported). */
+  readonly closing?: AbortSignal;
+}
+
+const plainMetadata = new grpc.Metadata();
+const leaderMetadata = new grpc.Metadata();
+leaderMetadata.set('hasleader', 'true');
+
+/**
+ * Opens a bidi stream on a ready endpoint, waiting for one at most `dialTimeoutMs`.
+ * Rejects with `UnavailableError` (no endpoint within the dial timeout), `CancelledError`
+ * (signal aborted), or `ClientClosedError`.
+ */
+export function openBidiStream<S extends ServiceName, M extends BidiMethodName<S>>(
+  pool: EndpointPool,
+  context: StreamContext,
+  service: S,
+  method: M,
+  options: OpenStreamOptions = {},
+): Promise<BidiStream<RequestType<S, M>, ResponseType<S, M>>> {
+  const def = methodDef(service, method as never) as unknown as MethodDef<ServiceName, never>;
+  const { signal, avoid } = options;
+  const closing = context.closing;
+  const facts: CallFacts = { idempotent: true, endpoint: undefined };
+  if (closing?.aborted === true) return Promise.reject(closedError(closing));
+  if (signal?.aborted === true) return Promise.reject(cancelledError(signal.reason, facts, false));
+  const open = (channel: EndpointChannel) => {
+    if (closing?.aborted === true) throw closedError(closing);
+    if (signal?.aborted === true) throw cancelledError(signal.reason, facts, false);
+    return new GrpcBidiStream<RequestType<S, M>, ResponseType<S, M>>(channel, def, options.requireLeader === true, signal, closing);
+  };
+  const ready = pickAvoiding(pool, avoid);
+  if (ready !== undefined) {
+    try {
+      return Promise.resolve(open(ready));
+    } catch (error) {
+      return Promise.reject(error instanceof EtcdError ? error : internalError(error, facts));
+    }
+  }
+  const waitSignal = signal === undefined ? closing : closing === undefined ? signal : AbortSignal.any([signal, closing]);
+  return pool
+    .waitForReady(context.dialTimeoutMs, 'dial-timeout', waitSignal, () =>
+      closing?.aborted === true ? closedError(closing) : cancelledError(signal?.reason, facts, false),
+    )
+    .then((channel) => {
+      try {
+        return open(pickAvoiding(pool, avoid) ?? channel);
+      } catch (error) {
+        throw error instanceof EtcdError ? error : internalError(error, facts);
+      }
+    });
+}
+
+/** A ready channel other than `avoid` when there is one, else any ready channel. */
+function pickAvoiding(pool: EndpointPool, avoid: string | undefined): EndpointChannel | undefined {
+  if (avoid !== undefined) {
+    const first = pool.pickReady();
+    if (first === undefined || first.endpoint.address !== avoid) return first;
+    for (const channel of pool.channels) {
+      if (channel.ready && channel.endpoint.address !== avoid) return channel;
+    }
+    return first;
+  }
+  return pool.pickReady();
+}
+
+function closedError(closing: AbortSignal): EtcdError {
+  return closing.reason instanceof EtcdError ? closing.reason : new ClientClosedError();
+}
+
+/** Queued events before {@link BidiStream.listen}. */
+type Pending<Res> = { data: Res } | { end: EtcdError };
+
+/** The grpc-js backed implementation. */
+class GrpcBidiStream<Req, Res> implements BidiStream<Req, Res> {
+  readonly endpoint: string;
+  readonly #call: grpc.ClientDuplexStream<unknown, unknown>;
+  #handlers: StreamHandlers<Res> | undefined;
+  #pending: Pending<Res>[] | undefined;
+  #status: grpc.StatusObject | undefined;
+  /** Why the client side ended it (cancel / signal / close), if it did. */
+  #localEnd: EtcdError | undefined;
+  #halfClosed = false;
+  #reported = false;
+  readonly #signal: AbortSignal | undefined;
+  readonly #closing: AbortSignal | undefined;
+  readonly #onAbort: (() => void) | undefined;
+
+  constructor(
+    channel: EndpointChannel,
+    def: MethodDef<ServiceName, never>,
+    requireLeader: boolean,
+    signal: AbortSignal | undefined,
+    closing: AbortSignal | undefined,
+  ) {
+    this.endpoint = channel.endpoint.address;
+    this.#call = channel.client.makeBidiStreamRequest(
+      def.path,
+      def.requestSerialize as (value: unknown) => Buffer,
+      def.responseDeserialize,
+      requireLeader ? leaderMetadata : plainMetadata,
+      {},
+    );
+    const call = this.#call;
+    call.on('data', (message: Res) => this.#emit({ data: message }));
+    // grpc-js emits 'error' for every non-OK status; 'status' follows and carries the same facts.
+    call.on('error', () => {});
+    call.on('status', (status: grpc.StatusObject) => {
+      this.#status = status;
+      // The readable side ends after its buffered messages; report then (or now if it has).
+      if (call.readableEnded) this.#finish();
+    });
+    call.on('end', () => this.#finish());
+    call.on('close', () => this.#finish());
+    this.#signal = signal;
+    this.#closing = closing;
+    if (signal !== undefined || closing !== undefined) {
+      this.#onAbort = () => {
+        this.#localEnd ??=
+          closing?.aborted === true
+            ? closedError(closing)
+            : cancelledError(signal?.reason, { idempotent: true, endpoint: this.endpoint }, false);
+        call.cancel();
+      };
+      signal?.addEventListener('abort', this.#onAbort, { once: true });
+      closing?.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  get ended(): boolean {
+    return this.#reported || this.#status !== undefined || this.#localEnd !== undefined;
+  }
+
+  listen(handlers: StreamHandlers<Res>): void {
+    this.#handlers = handlers;
+    const pending = this.#pending;
+    if (pending === undefined) return;
+    this.#pending = undefined;
+    for (const item of pending) this.#deliver(handlers, item);
+  }
+
+  write(message: Init<Req>): boolean {
+    if (this.ended || this.#halfClosed) return false;
+    return this.#call.write(message);
+  }
+
+  end(): void {
+    if (this.ended || this.#halfClosed) return;
+    this.#halfClosed = true;
+    this.#call.end();
+  }
+
+  cancel(): void {
+    if (this.#reported || this.#localEnd !== undefined) return;
+    this.#localEnd = cancelledError(undefined, { idempotent: true, endpoint: this.endpoint }, false);
+    this.#call.cancel();
+  }
+
+  /** Reports the end once the status is known and the readable side has delivered everything. */
+  #finish(): void {
+    if (this.#reported || this.#status === undefined) return;
+    this.#reported = true;
+    if (this.#onAbort !== undefined) {
+      this.#signal?.removeEventListener('abort', this.#onAbort);
+      this.#closing?.removeEventListener('abort', this.#onAbort);
+    }
+    this.#emit({ end: this.#endError(this.#status) });
+  }
+
+  #endError(status: grpc.StatusObject): EtcdError {
+    if (this.#localEnd !== undefined) return this.#localEnd;
+    if (status.code === GrpcCode.OK) {
+      return new UnavailableError({
+        code: GrpcCode.UNAVAILABLE,
+        etcdMessage: 'the server ended the stream',
+        message: `the server ended the stream (endpoint ${this.endpoint})`,
+        retryable: true,
+        endpoint: this.endpoint,
+      });
+    }
+    return classifyStatus(status, { idempotent: true, endpoint: this.endpoint }, status);
+  }
+
+  #emit(item: Pending<Res>): void {
+    const handlers = this.#handlers;
+    if (handlers === undefined) {
+      (this.#pending ??= []).push(item);
+      return;
+    }
+    this.#deliver(handlers, item);
+  }
+
+  /** Handlers must not throw; if one does, the stream is cancelled and ends with that failure. */
+  #deliver(handlers: StreamHandlers<Res>, item: Pending<Res>): void {
+    if ('end' in item) {
+      try {
+        handlers.end(item.end);
+      } catch {
+        // Nothing is left to report to; the stream is over either way.
+      }
+      return;
+    }
+    try {
+      handlers.data(item.data);
+    } catch (error) {
+      if (this.#reported || this.#localEnd !== undefined) return;
+      this.#localEnd = internalError(error, { idempotent: true, endpoint: this.endpoint });
+      this.#call.cancel();
+    }
+  }
+}
