@@ -3,6 +3,8 @@
  */
 import { Invoker } from './balancer/invoker.js';
 import { KV } from './kv/kv.js';
+import { KeepAliveManager } from './lease/keepalive-manager.js';
+import { LeaseClient } from './lease/lease-client.js';
 import { parseClientOptions } from './options.js';
 import type { ClientOptions } from './options.js';
 
@@ -22,7 +24,10 @@ import type { ClientOptions } from './options.js';
 export class Client {
   /** Key-value operations. */
   readonly kv: KV;
+  /** Leases: grant, revoke, inspect, and leases that keep themselves alive. */
+  readonly lease: LeaseClient;
   readonly #invoker: Invoker;
+  readonly #keeper: KeepAliveManager;
   #closing: Promise<void> | undefined;
 
   /** @throws InvalidArgumentError naming the option at fault. */
@@ -30,6 +35,10 @@ export class Client {
     const resolved = parseClientOptions(options);
     this.#invoker = new Invoker(resolved);
     this.kv = new KV(this.#invoker);
+    const invoker = this.#invoker;
+    const openKeepAlive = (opts: Parameters<Invoker['openStream']>[2]) => invoker.openStream('Lease', 'LeaseKeepAlive', opts);
+    this.#keeper = new KeepAliveManager(openKeepAlive);
+    this.lease = new LeaseClient({ rpc: invoker, openStream: openKeepAlive, keeper: this.#keeper, timeoutMs: resolved.timeoutMs });
   }
 
   /** The configured endpoints (`host:port`). */
@@ -50,6 +59,8 @@ export class Client {
    */
   close(): Promise<void> {
     // grpc-js ends sockets asynchronously; one more turn lets it start their shutdown.
+    // Kept-alive leases are lost with reason 'client-closed' before the connections go.
+    this.#keeper.close();
     this.#closing ??= this.#invoker.close().then(() => new Promise<void>((resolve) => setImmediate(resolve)));
     return this.#closing;
   }

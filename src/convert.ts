@@ -7,6 +7,13 @@ import { bytesToText } from './bytes.js';
 import { ValueDecodeError } from './errors.js';
 import type * as wire from './protocol/messages.generated.js';
 import type { CompactResult, DeleteResult, GetResult, PutResult, TxnOpResult, TxnResult } from './kv/types.js';
+import type {
+  LeaseGrantResult,
+  LeaseKeepAliveResult,
+  LeaseLeasesResult,
+  LeaseRevokeResult,
+  LeaseTimeToLiveResult,
+} from './lease/types.js';
 
 /** Who answered a request and at which store revision. */
 export interface ResponseHeader {
@@ -155,4 +162,29 @@ function toTxnOpResult(op: wire.ResponseOp): TxnOpResult {
   if (op.response_txn !== undefined) return { type: 'txn', ...toTxnResult(op.response_txn) };
   // An empty ResponseOp (an op etcd answered with nothing) reads as an empty get.
   return { type: 'get', header: toHeader(undefined), kvs: [], more: false, count: 0n };
+}
+
+/** Converts a LeaseGrantResponse. */
+export function toLeaseGrantResult(res: wire.LeaseGrantResponse): LeaseGrantResult {
+  return { id: res.ID, ttl: res.TTL, header: toHeader(res.header) };
+}
+
+/** Converts a LeaseRevokeResponse. */
+export function toLeaseRevokeResult(res: wire.LeaseRevokeResponse): LeaseRevokeResult {
+  return { header: toHeader(res.header) };
+}
+
+/** Converts a LeaseTimeToLiveResponse. */
+export function toLeaseTimeToLiveResult(res: wire.LeaseTimeToLiveResponse): LeaseTimeToLiveResult {
+  return { id: res.ID, ttl: res.TTL, grantedTtl: res.grantedTTL, keys: res.keys, header: toHeader(res.header) };
+}
+
+/** Converts a LeaseLeasesResponse. */
+export function toLeaseLeasesResult(res: wire.LeaseLeasesResponse): LeaseLeasesResult {
+  return { leases: res.leases.map((lease) => lease.ID), header: toHeader(res.header) };
+}
+
+/** Converts a LeaseKeepAliveResponse. */
+export function toLeaseKeepAliveResult(res: wire.LeaseKeepAliveResponse): LeaseKeepAliveResult {
+  return { id: res.ID, ttl: res.TTL, header: toHeader(res.header) };
 }

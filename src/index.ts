@@ -26,6 +26,24 @@ export type {
   TxnResult,
   TxnOpResult,
 } from './kv/types.js';
+export { LeaseClient } from './lease/lease-client.js';
+export { Lease } from './lease/lease.js';
+export type { LeaseEvents, LeaseRenewal } from './lease/lease.js';
+export { LeaseLostError } from './lease/errors.js';
+export type { LeaseLostReason } from './lease/errors.js';
+export type {
+  LeaseGrantOptions,
+  LeaseGrantResult,
+  LeaseRevokeResult,
+  LeaseTimeToLiveOptions,
+  LeaseTimeToLiveResult,
+  LeaseLeasesResult,
+  LeaseKeepAliveResult,
+  CreateLeaseOptions,
+  AdoptLeaseOptions,
+} from './lease/types.js';
+export { createSession, Session } from './concurrency/session.js';
+export type { SessionOptions } from './concurrency/session.js';
 export { KeyValue } from './convert.js';
 export type { ResponseHeader } from './convert.js';
 export { bytesToText, prefixEnd, toBytes } from './bytes.js';

@@ -36,7 +36,7 @@ export class LongEtcdctl {
     this.#child.stdin.on('error', () => {
       // etcdctl may exit before reading its input; the exit and stderr report that.
     });
-    this.#child.once('exit', () => {
+    this.#child.once('close', () => {
       this.#exited = true;
       this.#wake();
     });
@@ -55,6 +55,16 @@ export class LongEtcdctl {
   /** Whether the process has exited. */
   get exited(): boolean {
     return this.#exited;
+  }
+
+  /** The exit code once exited (`null` while running or when killed by a signal). */
+  get exitCode(): number | null {
+    return this.#child.exitCode;
+  }
+
+  /** The last few KiB of stderr. */
+  get stderr(): string {
+    return this.#stderr.toString();
   }
 
   /** Resolves once `ok(lines)` holds; rejects after `timeoutMs` or if etcdctl exits first. */
