@@ -16,7 +16,31 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
-  stdio: 'inherit',
-});
+// No single test may hang the run: each test has a timeout, and the whole run a hard bound.
+const TEST_TIMEOUT_MS = 180_000;
+const RUN_BOUND_MS = 15 * 60_000;
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', `--test-timeout=${TEST_TIMEOUT_MS}`, ...files],
+  { stdio: 'inherit', detached: true },
+);
+const bound = setTimeout(() => {
+  console.error(`test run exceeded ${RUN_BOUND_MS / 60_000} minutes: stopping it`);
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+  process.exit(1);
+}, RUN_BOUND_MS);
+bound.unref();
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      child.kill(sig);
+    }
+  });
+}
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

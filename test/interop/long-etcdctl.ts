@@ -52,7 +52,7 @@ export class LongEtcdctl {
     this.#child.stdin.write(`${line}\n`);
   }
 
-  /** Whether the process has exited. */
+  /** Whether the process has exited and its output is fully read. */
   get exited(): boolean {
     return this.#exited;
   }
