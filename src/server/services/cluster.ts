@@ -5,11 +5,12 @@ import type * as M from '../../protocol/messages.generated.js';
 import type { ServiceModule } from './service-module.js';
 
 /**
- * The Cluster service: MemberList shows this one member with the URLs it really serves
- * (clients with auto-sync switch to them). Membership changes are not implemented yet.
+ * The Cluster service: MemberList shows every member of the cluster with the client URLs it
+ * really serves (clients with auto-sync switch to them). Membership changes are not
+ * implemented yet.
  */
 export function clusterService(ctx: ServerContext): ServiceModule {
-  const { member, headers } = ctx;
+  const { headers, cluster } = ctx;
   return {
     service: 'Cluster',
     implementation: {
@@ -17,15 +18,13 @@ export function clusterService(ctx: ServerContext): ServiceModule {
       MemberList: unary(
         (): Init<M.MemberListResponse> => ({
           header: headers.make(0n),
-          members: [
-            {
-              ID: member.memberId,
-              name: member.name,
-              peerURLs: [...member.peerUrls],
-              clientURLs: [...ctx.clientUrls()],
-              isLearner: false,
-            },
-          ],
+          members: cluster.members().map(({ identity, clientUrls }) => ({
+            ID: identity.memberId,
+            name: identity.name,
+            peerURLs: [...identity.peerUrls],
+            clientURLs: [...clientUrls],
+            isLearner: false,
+          })),
         }),
       ),
     },

@@ -9,9 +9,9 @@ import type { ServiceModule } from './service-module.js';
 
 /**
  * The Lease service: LeaseGrant, LeaseRevoke, LeaseKeepAlive (bidi), LeaseTimeToLive,
- * LeaseLeases, over the server's {@link Lessor} (`ctx.leases`). Lease ops never bump the
+ * LeaseLeases, over the cluster's {@link Lessor} (`ctx.leases`). Lease ops never bump the
  * revision, except a revoke deleting keys (one revision). The lessor manages expiry while the
- * server runs (promoted on start, demoted on stop).
+ * cluster has a leader (see src/server/cluster/runtime.ts).
  */
 export function leaseService(ctx: ServerContext): ServiceModule {
   const { leases, headers, store, alarms } = ctx;
@@ -65,18 +65,15 @@ export function leaseService(ctx: ServerContext): ServiceModule {
         }),
       ),
     },
-    started() {
-      leases.promote();
-    },
+    // The lessor is the cluster's: its expiry follows the cluster leader (promoted on each
+    // election, demoted without a leader) and it is closed with the cluster, not here.
     stopped() {
       for (const s of [...streams]) s.cancel();
       streams.clear();
-      leases.demote();
     },
     close() {
       for (const s of [...streams]) s.cancel();
       streams.clear();
-      leases.close();
     },
   };
 }

@@ -1,4 +1,5 @@
 import { SERVER_VERSION, type ServerContext } from '../context.js';
+import { etcdErrors } from '../../protocol/error-table.js';
 import { etcdError } from '../errors.js';
 import type { Alarm } from '../alarms.js';
 import { unary } from '../grpc/unary.js';
@@ -16,7 +17,7 @@ const BASE_DB_BYTES = 20480;
  * Downgrade are left unimplemented for now.
  */
 export function maintenanceService(ctx: ServerContext): ServiceModule {
-  const { store, headers, raft, member, alarms } = ctx;
+  const { store, headers, raft, alarms, cluster } = ctx;
   // The backend file only grows until a defragmentation, like bbolt's.
   let dbSize = BASE_DB_BYTES;
   const inUse = () => BASE_DB_BYTES + store.bytesInUse;
@@ -25,21 +26,23 @@ export function maintenanceService(ctx: ServerContext): ServiceModule {
   return {
     service: 'Maintenance',
     implementation: {
-      Status: unary(
-        (): Init<M.StatusResponse> => ({
+      Status: unary((): Init<M.StatusResponse> => {
+        const leader = cluster.leaderId();
+        return {
           header: headers.make(store.revision),
           version: SERVER_VERSION,
           dbSize: BigInt(sizeNow()),
-          leader: member.memberId,
+          leader,
           raftIndex: raft.index,
           raftTerm: raft.term,
           raftAppliedIndex: raft.index,
-          errors: alarms.describe(),
+          // etcd lists "no leader" first, then the alarms
+          errors: leader === 0n ? [etcdErrors.noLeader.message, ...alarms.describe()] : alarms.describe(),
           dbSizeInUse: BigInt(inUse()),
           isLearner: false,
           dbSizeQuota: QUOTA_BYTES,
-        }),
-      ),
+        };
+      }),
       Alarm: unary((r: M.AlarmRequest): Init<M.AlarmResponse> => {
         let list: Alarm[] = [];
         switch (r.action) {
@@ -73,10 +76,18 @@ export function maintenanceService(ctx: ServerContext): ServiceModule {
           hash_revision: h.revision,
         };
       }),
-      // The only member is the leader: moving to itself is a no-op, anything else is refused.
+      // Only the leader may hand over; to itself it is a no-op, to a non-member it is refused.
       MoveLeader: unary((r: M.MoveLeaderRequest): Init<M.MoveLeaderResponse> => {
-        if (r.targetID !== member.memberId) throw etcdError('badLeaderTransferee');
-        return {};
+        switch (cluster.transferLeader(r.targetID)) {
+          case 'done':
+            return {};
+          case 'notLeader':
+            throw etcdError('notLeader');
+          case 'badTransferee':
+            throw etcdError('badLeaderTransferee');
+          case 'unavailable':
+            throw etcdError('timeout');
+        }
       }),
       // etcd 3.4 to 3.6 answer Defragment with an empty response (no header).
       Defragment: unary((): Init<M.DefragmentResponse> => {
