@@ -27,6 +27,8 @@ export const defaultSessionTtl = 60;
 
 /** A lease kept alive for as long as the session lives. */
 export class Session {
+  /** The client the session was created with (recipes run their calls through it). */
+  readonly client: Client;
   /** The session's lease. */
   readonly lease: Lease;
   /** Resolves with the reason once the session has ended (its lease is lost). Never rejects. */
@@ -34,7 +36,8 @@ export class Session {
   #closing: Promise<void> | undefined;
 
   /** @internal Use {@link createSession}. */
-  constructor(lease: Lease) {
+  constructor(client: Client, lease: Lease) {
+    this.client = client;
     this.lease = lease;
     this.done = lease.lost.then((error) => error.reason);
   }
@@ -107,5 +110,5 @@ export async function createSession(client: Client, options?: SessionOptions): P
     options?.leaseId === undefined
       ? await client.lease.create(ttl, { signal })
       : await client.lease.adopt(toLeaseId(options.leaseId, 'options.leaseId'), { signal });
-  return new Session(lease);
+  return new Session(client, lease);
 }

@@ -3,7 +3,7 @@
  * events. Renewal itself is the KeepAliveManager's job; this object only reports it.
  */
 import type { CallOptions } from '../options.js';
-import { LeaseNotFoundError } from '../errors.js';
+import { describeInput, InvalidArgumentError, LeaseNotFoundError } from '../errors.js';
 import { LeaseLostError } from './errors.js';
 import type { LeaseLostReason } from './errors.js';
 import type { KeepHandle, LeaseSink } from './keepalive-manager.js';
@@ -101,10 +101,11 @@ export class Lease {
   /**
    * Adds a listener. A `lost` listener added after the loss is called (asynchronously) with
    * it. Listener errors are reported as process warnings, never thrown.
+   * @throws InvalidArgumentError for an unknown event name.
    */
   on<E extends keyof LeaseEvents>(event: E, listener: LeaseEvents[E]): this {
     const set = this.#listeners[event] as Set<LeaseEvents[E]> | undefined;
-    if (set === undefined) throw new TypeError(`unknown lease event ${JSON.stringify(event)}`);
+    if (set === undefined) throw new InvalidArgumentError('event', `expected "lost" or "renewed", got ${describeInput(event)}`);
     set.add(listener);
     const error = this.#error;
     if (event === 'lost' && error !== undefined) {
