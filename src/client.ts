@@ -7,6 +7,12 @@ import { KeepAliveManager } from './lease/keepalive-manager.js';
 import { LeaseClient } from './lease/lease-client.js';
 import { parseClientOptions } from './options.js';
 import type { ClientOptions } from './options.js';
+import type { Bytes } from './bytes.js';
+import { WatchManager } from './watch/manager.js';
+import { parseWatchSpec } from './watch/spec.js';
+import type { WatchOptions } from './watch/types.js';
+import { Watch } from './watch/watch.js';
+import { Watcher } from './watch/watcher.js';
 
 /**
  * A client for an etcd v3 cluster.
@@ -29,11 +35,15 @@ export class Client {
   readonly #invoker: Invoker;
   readonly #keeper: KeepAliveManager;
   #closing: Promise<void> | undefined;
+  readonly #dialTimeoutMs: number;
+  /** Created with the first watch: every watch of the client shares its stream. */
+  #watches: WatchManager | undefined;
 
   /** @throws InvalidArgumentError naming the option at fault. */
   constructor(options: ClientOptions) {
     const resolved = parseClientOptions(options);
     this.#invoker = new Invoker(resolved);
+    this.#dialTimeoutMs = resolved.dialTimeoutMs;
     this.kv = new KV(this.#invoker);
     const invoker = this.#invoker;
     const openKeepAlive = (opts: Parameters<Invoker['openStream']>[2]) => invoker.openStream('Lease', 'LeaseKeepAlive', opts);
@@ -44,6 +54,21 @@ export class Client {
   /** The configured endpoints (`host:port`). */
   get endpoints(): string[] {
     return this.#invoker.pool.channels.map((channel) => channel.endpoint.address);
+  }
+
+  /**
+   * Watches a key, or a range with `prefix` / `rangeEnd` / `fromKey`, persistently: the watch
+   * survives connection failures and resumes without losing, repeating or reordering events.
+   * All watches of a client share one gRPC stream. See `docs/watch.md`.
+   * @throws InvalidArgumentError naming the argument at fault.
+   */
+  watch(key: Bytes, options?: WatchOptions): Watch {
+    const spec = parseWatchSpec(key, options);
+    this.#watches ??= new WatchManager(this.#invoker, { dialTimeoutMs: this.#dialTimeoutMs });
+    const watcher = new Watcher(this.#watches, spec);
+    const watch = new Watch(watcher);
+    watcher.start();
+    return watch;
   }
 
   /** True once {@link close} was called. */
@@ -58,9 +83,11 @@ export class Client {
    * acknowledgement, without keeping the process alive).
    */
   close(): Promise<void> {
-    // grpc-js ends sockets asynchronously; one more turn lets it start their shutdown.
     // Kept-alive leases are lost with reason 'client-closed' before the connections go.
     this.#keeper.close();
+    // Every watch ends (iterators complete) before the connections go.
+    this.#watches?.close();
+    // grpc-js ends sockets asynchronously; one more turn lets it start their shutdown.
     this.#closing ??= this.#invoker.close().then(() => new Promise<void>((resolve) => setImmediate(resolve)));
     return this.#closing;
   }

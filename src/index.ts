@@ -44,6 +44,33 @@ export type {
 } from './lease/types.js';
 export { createSession, Session } from './concurrency/session.js';
 export type { SessionOptions } from './concurrency/session.js';
+export { Mutex, HeldLock, withLock } from './concurrency/mutex.js';
+export type { LockOptions, TryLockOptions, WithLockOptions } from './concurrency/mutex.js';
+export { Election, Leadership, ElectionObserver } from './concurrency/election.js';
+export type { CampaignOptions, LeaderOptions, ObserveOptions, ElectionEvents } from './concurrency/election.js';
+export {
+  OwnershipLostError,
+  LockLostError,
+  LeadershipLostError,
+  SessionExpiredError,
+  LockedError,
+  ElectionNotLeaderError,
+  ElectionNoLeaderError,
+} from './concurrency/errors.js';
+export type { OwnershipLostReason } from './concurrency/errors.js';
+export type { WaitOptions } from './concurrency/wait-scope.js';
+export { Watch } from './watch/watch.js';
+export type {
+  WatchOptions,
+  WatchItem,
+  WatchEvent,
+  WatchProgress,
+  WatchCompacted,
+  WatchResync,
+  WatchListeners,
+  WatchListenerKind,
+  CompactionPolicy,
+} from './watch/types.js';
 export { KeyValue } from './convert.js';
 export type { ResponseHeader } from './convert.js';
 export { bytesToText, prefixEnd, toBytes } from './bytes.js';

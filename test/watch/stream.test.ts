@@ -121,6 +121,27 @@ describe('bidi stream seam', { timeout: 30_000 }, () => {
     await assert.rejects(invoker(`127.0.0.1:${port}`, 300).openStream('Watch', 'Watch'), UnavailableError);
   });
 
+  it('prefers an endpoint other than `avoid` when several are ready', async () => {
+    const other = await startServer({ host: '127.0.0.1', port: 0 });
+    try {
+      const own = new Invoker(parseClientOptions({ endpoints: [server.endpoint, other.endpoint] }));
+      invokers.push(own);
+      // Connect both endpoints first.
+      for (const channel of own.pool.channels) channel.connect();
+      for (let i = 0; i < 200 && !own.pool.channels.every((c) => c.ready); i++) await settle();
+      assert.ok(own.pool.channels.every((c) => c.ready), 'both endpoints connected');
+      for (let i = 0; i < 4; i++) {
+        for (const avoid of [server.endpoint, other.endpoint]) {
+          const stream = await own.openStream('Watch', 'Watch', { avoid });
+          assert.notEqual(stream.endpoint, avoid);
+          stream.cancel();
+        }
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
   it('queues messages that arrive before listen()', async () => {
     const stream = await invoker().openStream('Watch', 'Watch');
     stream.write({ create_request: { key: Buffer.from('q'), watch_id: 3n } });
