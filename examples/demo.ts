@@ -1,7 +1,8 @@
 /**
  * etcdkit in a minute (`npm run demo`): starts the bundled etcd-compatible server on a free
  * loopback port, then uses the typed client to put, get, read a prefix and run a
- * compare-and-swap transaction. Closes both and exits 0.
+ * compare-and-swap transaction, watches a prefix, and registers a key under a TTL lease that it
+ * lets expire. Closes both and exits 0.
  */
 import { Client, Compare, Op } from '../src/index.js';
 import { startServer } from '../src/server/index.js';
@@ -42,6 +43,25 @@ try {
 
   const removed = await client.kv.delete('fruits/', { prefix: true });
   step('delete', `fruits/* → ${removed.deleted} keys deleted`);
+
+  // A watch sees every change under a prefix, in revision order.
+  const watch = client.watch('jobs/', { prefix: true });
+  watch.on('event', (e) => step('watch', `${e.type.padEnd(6)} ${e.kv.keyText}  (revision ${e.revision})`));
+  await watch.ready;
+  await client.kv.put('jobs/1', 'resize images');
+  await client.kv.put('jobs/2', 'send emails');
+  await client.kv.delete('jobs/1');
+
+  // A key bound to a 2-second lease that nobody keeps alive disappears on its own.
+  const lease = await client.lease.grant(2);
+  await client.kv.put('jobs/heartbeat', 'alive', { lease: lease.id });
+  step('lease', `jobs/heartbeat bound to lease ${lease.id.toString(16)} with a TTL of ${lease.ttl} s; not renewing it`);
+  const started = Date.now();
+  for await (const item of watch) {
+    if (item.type === 'delete' && item.kv.keyText === 'jobs/heartbeat') break;
+  }
+  step('lease', `jobs/heartbeat expired after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  await watch.cancel();
 } finally {
   await client.close();
   await server.close();
