@@ -54,19 +54,17 @@ export function plainKv(kv: KeyValue | undefined): unknown {
   };
 }
 
-/** The lease-service outcome of granting a lease with an explicit ID through raw gRPC. */
-export type LeaseGrant = { id: bigint } | { unavailable: string };
+/** A lease granted for a KV test. */
+export type LeaseGrant = { id: bigint };
 
 /**
  * Grants a lease with an explicit ID (1 h TTL) through raw gRPC, so the KV suite does not
- * depend on the client's lease API. Reports `unavailable` when the server lacks the Lease
- * service (UNIMPLEMENTED), so callers can skip with that reason.
+ * depend on the client's lease API. Both servers must have the Lease service.
  */
 export async function grantLease(server: ServerHandle, id: bigint): Promise<LeaseGrant> {
   const raw = new RawClient(server.endpoint);
   try {
     const res = await raw.call('Lease', 'LeaseGrant', { ID: id, TTL: 3600n });
-    if (res.err?.code === 12) return { unavailable: `${server.label} has no Lease service (UNIMPLEMENTED)` };
     assert.ok(res.ok, `LeaseGrant failed: ${JSON.stringify(res.err)}`);
     assert.equal(res.ok.ID, id);
     return { id };
