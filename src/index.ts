@@ -59,6 +59,28 @@ export {
 } from './concurrency/errors.js';
 export type { OwnershipLostReason } from './concurrency/errors.js';
 export type { WaitOptions } from './concurrency/wait-scope.js';
+export { runStm, StmConflictError } from './concurrency/stm.js';
+export type { Stm, StmApply, StmIsolation, StmOptions, StmPutOptions } from './concurrency/stm.js';
+export { Queue } from './concurrency/fifo-queue.js';
+export type { EnqueueResult, QueueCallOptions } from './concurrency/fifo-queue.js';
+export { createCache, PrefixCache } from './cache/prefix-cache.js';
+export type { CacheChange, CacheEntry, CacheEvents, CacheOptions, CacheState, InvalidEntry } from './cache/types.js';
+export { watchConfig, ConfigWatcher } from './cache/config.js';
+export type { ConfigChange, ConfigEvents, ConfigInvalid, WatchConfigOptions } from './cache/config.js';
+export { register, Registration } from './discovery/registration.js';
+export { discover, Discovery } from './discovery/discovery.js';
+export type {
+  DiscoverOptions,
+  DiscoveryChange,
+  DiscoveryEvents,
+  EndpointInit,
+  RegisterOptions,
+  RegistrationEvents,
+  RegistrationRetry,
+  RegistrationState,
+  Reregistered,
+  ServiceInstance,
+} from './discovery/types.js';
 export { Watch } from './watch/watch.js';
 export type {
   WatchOptions,
