@@ -6,10 +6,11 @@
  */
 import { Client, Compare, Op } from '../src/index.js';
 import { startServer } from '../src/server/index.js';
+import { demoDiscovery } from './demo-discovery.js';
 
 const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
 const step = (name: string, text: string) =>
-  console.log(`${color ? `\x1b[36m${name.padEnd(6)}\x1b[0m` : name.padEnd(6)}  ${text}`);
+  console.log(`${color ? `\x1b[36m${name.padEnd(9)}\x1b[0m` : name.padEnd(9)}  ${text}`);
 
 const server = await startServer({ host: '127.0.0.1', port: 0 });
 const client = new Client({ endpoints: [server.endpoint] });
@@ -62,6 +63,12 @@ try {
   }
   step('lease', `jobs/heartbeat expired after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   await watch.cancel();
+
+  // Services register under a lease in Go's endpoints format; discovery follows them live.
+  await demoDiscovery(client, (line) => {
+    const [name = '', ...rest] = line.split(/\s+/);
+    step(name, rest.join(' '));
+  });
 } finally {
   await client.close();
   await server.close();
