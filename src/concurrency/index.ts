@@ -18,3 +18,7 @@ export {
 } from './errors.js';
 export type { OwnershipLostReason } from './errors.js';
 export type { WaitOptions } from './wait-scope.js';
+export { runStm, StmConflictError } from './stm.js';
+export type { Stm, StmApply, StmIsolation, StmOptions, StmPutOptions } from './stm.js';
+export { Queue } from './fifo-queue.js';
+export type { EnqueueResult, QueueCallOptions } from './fifo-queue.js';
