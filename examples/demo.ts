@@ -7,6 +7,7 @@
 import { Client, Compare, Op } from '../src/index.js';
 import { startServer } from '../src/server/index.js';
 import { demoDiscovery } from './demo-discovery.js';
+import { demoElection } from './demo-election.js';
 
 const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
 const step = (name: string, text: string) =>
@@ -63,6 +64,12 @@ try {
   }
   step('lease', `jobs/heartbeat expired after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   await watch.cancel();
+
+  // Leader election, interoperable with Go's concurrency package and `etcdctl elect`.
+  await demoElection(client, (line) => {
+    const [name = '', ...rest] = line.split(/\s+/);
+    step(name, rest.join(' '));
+  });
 
   // Services register under a lease in Go's endpoints format; discovery follows them live.
   await demoDiscovery(client, (line) => {

@@ -17,6 +17,7 @@ test('the demo runs against the bundled server and exits 0', () => {
   assert.match(out, /^txn +if config\/color == "blue" then put "green" → swapped/m);
   assert.match(out, /^watch +delete jobs\/1/m);
   assert.match(out, /^lease +jobs\/heartbeat expired after/m);
+  assert.match(out, /^campaign +bob elected after alice resigned/m);
   assert.match(out, /^discovery +removed 10\.0\.0\.2:8080/m);
   assert.match(out, /^done +client and server closed/m);
 });
