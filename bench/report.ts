@@ -1,7 +1,13 @@
 /** Turns worker measurements into comparisons, target verdicts, a printed table and the JSON report. */
 import type { ClientId } from './clients.js';
+import { formatLease, type LeaseReport } from './lease.js';
 import { SCENARIOS, type ScenarioId } from './scenarios.js';
 import type { Measurement } from './measure.js';
+import { formatWatch, type WatchReport } from './watch.js';
+
+/** The scenario groups `--only` selects. */
+export type BenchGroup = 'kv' | 'watch' | 'lease';
+export const GROUPS: readonly BenchGroup[] = ['kv', 'watch', 'lease'];
 
 /** One client × scenario × server run: a measurement or the reason there is none. */
 export interface Cell {
@@ -45,9 +51,17 @@ export interface BenchReport {
   /** 1-minute load average of the machine when the bench started and ended (noise indicator). */
   loadAverage: { start: number; end: number };
   servers: { id: string; label: string }[];
+  /** The groups measured by this run. Sections of other groups may be kept from an earlier run (see `kvFrom`, `watch.date`, `lease.date`). */
+  groups?: BenchGroup[];
+  /** Set when `cells`, `comparisons` and `targets` (the kv group) were kept from an earlier run: that run's date. */
+  kvFrom?: string;
   cells: Cell[];
   comparisons: Comparison[];
   targets: { unaryCpu: Target; range: Target };
+  /** The watch group (bench/watch.ts), with its own date, load average and targets. */
+  watch?: WatchReport;
+  /** The lease group (bench/lease.ts), with its own date, load average and targets. */
+  lease?: LeaseReport;
 }
 
 /** The range decode target: etcdkit at least this many times faster than etcd3. */
@@ -128,8 +142,38 @@ function row(cols: string[], widths: number[]): string {
   return cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
 }
 
-/** The human-readable result: one table per server, then the targets and any failures. */
+function targetLine(t: Target, digits = 2): string {
+  const state = t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met';
+  const figure = t.worst === null ? '' : ` (worst: ${t.worst.toFixed(digits)})`;
+  return `target: ${t.description}: ${state}${figure}`;
+}
+
+/** The human-readable result: one table per server and group, then the targets and any failures. */
 export function formatReport(report: BenchReport): string {
+  const lines: string[] = [];
+  const groups = report.groups ?? ['kv'];
+  if (groups.includes('kv')) lines.push(...formatKv(report));
+  if (groups.includes('watch') && report.watch) lines.push(...formatWatch(report.watch, report.servers));
+  if (groups.includes('lease') && report.lease) lines.push(...formatLease(report.lease, report.servers));
+  lines.push('', `machine: ${report.cpus}, node ${report.node}; load average ${report.loadAverage.start.toFixed(1)} at start, ${report.loadAverage.end.toFixed(1)} at end`);
+  if (groups.includes('kv')) {
+    for (const t of [report.targets.unaryCpu, report.targets.range]) lines.push(targetLine(t));
+  }
+  if (groups.includes('watch') && report.watch) {
+    lines.push(targetLine(report.watch.targets.cpuPerEvent), targetLine(report.watch.targets.heapPerWatcher, 0));
+  }
+  if (groups.includes('lease') && report.lease) {
+    lines.push(targetLine(report.lease.targets.leaseStreams, 0), targetLine(report.lease.targets.leasesKept, 0));
+  }
+  if (groups.includes('kv')) {
+    const failures = report.cells.filter((c) => c.error);
+    for (const f of failures) lines.push(`failed: ${f.client} ${f.scenario} on ${f.server}: ${f.error}`);
+  }
+  return lines.join('\n');
+}
+
+/** The kv tables, one per server. */
+function formatKv(report: BenchReport): string[] {
   const lines: string[] = [];
   const widths = [22, 13, 11, 14, 12, 26];
   for (const server of report.servers) {
@@ -158,13 +202,5 @@ export function formatReport(report: BenchReport): string {
       }
     }
   }
-  lines.push('', `machine: ${report.cpus}, node ${report.node}; load average ${report.loadAverage.start.toFixed(1)} at start, ${report.loadAverage.end.toFixed(1)} at end`);
-  for (const t of [report.targets.unaryCpu, report.targets.range]) {
-    const state = t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met';
-    const figure = t.worst === null ? '' : ` (worst: ${t.worst.toFixed(2)})`;
-    lines.push(`target: ${t.description}: ${state}${figure}`);
-  }
-  const failures = report.cells.filter((c) => c.error);
-  for (const f of failures) lines.push(`failed: ${f.client} ${f.scenario} on ${f.server}: ${f.error}`);
-  return lines.join('\n');
+  return lines;
 }

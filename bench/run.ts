@@ -1,13 +1,15 @@
 /**
  * `npm run bench`: etcdkit's client against the `etcd3` npm client, side by side, on the bundled
  * server and (when /usr/bin/etcd exists) a real etcd. Every client × scenario runs in a fresh
- * worker process; servers run in their own processes. Prints a table and writes
- * bench/results/latest.json. Options: --quick (a tenth of the work: a smoke test, not figures),
- * --runs N (best of N runs per cell, alternating client order), --server bundled|etcd|all,
- * --out FILE. See docs/bench.md.
+ * worker process; servers run in their own processes. Three groups: kv (unary calls and a large
+ * range), watch (bench/watch.ts) and lease (bench/lease.ts). Prints tables and writes
+ * bench/results/latest.json. Options: --only kv,watch,lease (default: all three),
+ * --quick (a tenth of the work, 10 s lease window: a smoke test, not figures), --runs N (best of
+ * N runs per cell, alternating client order; kv and watch), --lease-seconds S (lease window,
+ * default 60), --server bundled|etcd|all, --out FILE. See docs/bench.md.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,9 +17,11 @@ import { parseArgs } from 'node:util';
 import { CLIENTS, type ClientId } from './clients.js';
 import { runWorker } from './run-worker.js';
 import type { Measurement } from './measure.js';
-import { compare, evaluate, formatReport, type BenchReport, type Cell } from './report.js';
+import { compareLease, evaluateLease, LEASE_PLAN, runLeaseGroup, type LeasePlan, type LeaseReport } from './lease.js';
+import { compare, evaluate, formatReport, GROUPS, type BenchGroup, type BenchReport, type Cell } from './report.js';
 import { DATA, SCENARIOS, quick as quickScenario, type Scenario } from './scenarios.js';
 import { ETCD_BINARY, startBundledServer, startRealEtcd, type BenchServer } from './servers.js';
+import { compareWatch, evaluateWatch, quickWatchPlan, runWatchGroup, WATCH_PLAN, type WatchReport } from './watch.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({
@@ -25,6 +29,8 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     runs: { type: 'string', default: '1' },
     server: { type: 'string', default: 'all' },
+    only: { type: 'string', default: GROUPS.join(',') },
+    'lease-seconds': { type: 'string' },
     out: { type: 'string', default: resolve(repoRoot, 'bench/results/latest.json') },
   },
   strict: true,
@@ -32,8 +38,18 @@ const { values } = parseArgs({
 if (!['all', 'bundled', 'etcd'].includes(values.server)) throw new Error('--server must be all, bundled or etcd');
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1 || runs > 5) throw new Error(`--runs must be an integer from 1 to 5, got ${values.runs}`);
+const groups = values.only.split(',').map((g) => g.trim()).filter(Boolean) as BenchGroup[];
+for (const g of groups) if (!GROUPS.includes(g)) throw new Error(`--only takes a comma-separated list of ${GROUPS.join(', ')}; got ${JSON.stringify(g)}`);
+if (groups.length === 0) throw new Error('--only: no group given');
+const want = (g: BenchGroup) => groups.includes(g);
+const leaseSeconds = Number(values['lease-seconds'] ?? (values.quick ? 10 : LEASE_PLAN.seconds));
+if (!Number.isInteger(leaseSeconds) || leaseSeconds < 1 || leaseSeconds > 600) {
+  throw new Error(`--lease-seconds must be an integer from 1 to 600, got ${values['lease-seconds']}`);
+}
+const leasePlan: LeasePlan = { ...LEASE_PLAN, seconds: leaseSeconds };
+const watchPlan = values.quick ? quickWatchPlan() : WATCH_PLAN;
 
-/** The default bench must stay under three minutes (more with --runs); workers not started by then are skipped. */
+/** The kv group must stay under three minutes (more with --runs); kv workers not started by then are skipped. */
 const BUDGET_MS = 170_000 * runs;
 const started = performance.now();
 const loadAtStart = loadavg()[0]!;
@@ -112,6 +128,11 @@ process.once('SIGINT', () => void stopAll().finally(() => process.exit(130)));
 const scenarios = values.quick ? SCENARIOS.map(quickScenario) : SCENARIOS;
 const cells: Cell[] = [];
 const servers: BenchReport['servers'] = [];
+const watchCells: WatchReport['cells'] = [];
+const watchLoadStart = loadavg()[0]!;
+let watchDate = '';
+/** Servers kept running for the lease group, which runs on all of them at once at the end. */
+const forLease: BenchServer[] = [];
 for (const starter of starters) {
   console.log(`${starter.label}: starting`);
   let server: BenchServer;
@@ -125,19 +146,79 @@ for (const starter of starters) {
   running.add(server);
   servers.push({ id: server.id, label: `${server.label} at ${server.endpoint}` });
   try {
-    console.log(`${server.label} at ${server.endpoint}: writing ${DATA.rangeKeys} range keys`);
-    await prepare(server);
-    for (const s of scenarios) cells.push(...(await bestOf(server, s)));
-  } catch (err) {
-    console.log(`${server.label}: ${(err as Error).message}`);
-    for (const s of scenarios) for (const client of CLIENTS) cells.push({ server: server.id, scenario: s.id, client, error: 'setup failed' });
+    if (want('kv')) {
+      try {
+        console.log(`${server.label} at ${server.endpoint}: writing ${DATA.rangeKeys} range keys`);
+        await prepare(server);
+        for (const s of scenarios) cells.push(...(await bestOf(server, s)));
+      } catch (err) {
+        console.log(`${server.label}: ${(err as Error).message}`);
+        for (const s of scenarios) for (const client of CLIENTS) cells.push({ server: server.id, scenario: s.id, client, error: 'setup failed' });
+      }
+    }
+    if (want('watch')) {
+      console.log(`${server.label}: watch (${watchPlan.events} events, ${watchPlan.idleWatchers} idle watchers)`);
+      watchDate ||= new Date().toISOString();
+      watchCells.push(...(await runWatchGroup(repoRoot, server, CLIENTS, watchPlan, runs)));
+    }
   } finally {
-    await server.stop();
-    running.delete(server);
+    if (want('lease')) {
+      forLease.push(server);
+    } else {
+      await server.stop();
+      running.delete(server);
+    }
   }
 }
+const watchLoadEnd = loadavg()[0]!;
+
+let lease: LeaseReport | undefined;
+if (want('lease') && forLease.length > 0) {
+  const date = new Date().toISOString();
+  const loadStart = loadavg()[0]!;
+  console.log(`lease: ${leasePlan.leases} leases per client, TTL ${leasePlan.ttl} s, ${leasePlan.seconds} s window, on ${forLease.map((s) => s.label).join(' and ')} at once`);
+  try {
+    const { cells: leaseCells, serverStreamsMidWindow } = await runLeaseGroup(repoRoot, forLease, CLIENTS, leasePlan);
+    lease = {
+      date,
+      quick: values.quick,
+      plan: leasePlan,
+      loadAverage: { start: loadStart, end: loadavg()[0]! },
+      cells: leaseCells,
+      serverStreamsMidWindow,
+      comparisons: compareLease(leaseCells),
+      targets: evaluateLease(leaseCells),
+    };
+  } finally {
+    await stopAll();
+  }
+}
+let watch: WatchReport | undefined;
+if (want('watch')) {
+  const comparisons = compareWatch(watchCells);
+  watch = {
+    date: watchDate || new Date().toISOString(),
+    quick: values.quick,
+    plan: watchPlan,
+    loadAverage: { start: watchLoadStart, end: watchLoadEnd },
+    cells: watchCells,
+    comparisons,
+    targets: evaluateWatch(watchCells, comparisons),
+  };
+}
+
+/** The report in `--out` before this run, whose sections of groups not run now are kept. */
+async function previousReport(): Promise<Partial<BenchReport> | undefined> {
+  try {
+    return JSON.parse(await readFile(values.out, 'utf8')) as Partial<BenchReport>;
+  } catch {
+    return undefined;
+  }
+}
+const previous = groups.length < GROUPS.length ? await previousReport() : undefined;
 
 const comparisons = compare(cells);
+const keepKv = !want('kv') && (previous?.cells?.length ?? 0) > 0 && previous?.targets !== undefined;
 const report: BenchReport = {
   date: new Date().toISOString(),
   node: process.version,
@@ -147,12 +228,15 @@ const report: BenchReport = {
   runs,
   loadAverage: { start: loadAtStart, end: loadavg()[0]! },
   servers,
-  cells,
-  comparisons,
-  targets: evaluate(comparisons),
+  groups,
+  ...(keepKv ? { kvFrom: previous!.kvFrom ?? previous!.date ?? 'unknown', cells: previous!.cells!, comparisons: previous!.comparisons ?? [], targets: previous!.targets! } : { cells, comparisons, targets: evaluate(comparisons) }),
+  watch: watch ?? previous?.watch,
+  lease: lease ?? previous?.lease,
 };
 console.log(formatReport(report));
 await mkdir(dirname(values.out), { recursive: true });
 await writeFile(values.out, JSON.stringify(report, null, 2) + '\n');
 console.log(`\nwrote ${relative(process.cwd(), values.out) || values.out} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
-if (!cells.some((c) => c.result)) process.exitCode = 1;
+const measuredSomething =
+  cells.some((c) => c.result) || watchCells.some((c) => c.events || c.idle) || (lease?.cells.some((c) => c.result) ?? false);
+if (!measuredSomething) process.exitCode = 1;
