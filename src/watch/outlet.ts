@@ -170,7 +170,10 @@ export class Outlet {
       return;
     }
     const table = (this.#listeners ??= {});
-    table[kind] = [...(table[kind] ?? []), listener];
+    const current = table[kind];
+    // Copy-on-write (dispatch may be iterating the old list); `[listener]` keeps the common
+    // one-listener case at a minimal array instead of a spread's over-allocated one.
+    table[kind] = current === undefined ? [listener] : current.concat(listener);
     if (!itemKinds.has(kind)) return;
     this.#itemListeners += 1;
     // Items that arrived while nothing consumed them go to the first listeners (registered
