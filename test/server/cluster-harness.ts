@@ -5,8 +5,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { methodDef, type MethodName, type RequestOf, type ResponseOf } from '../../src/protocol/services.js';
 import type { Init, ServiceName } from '../../src/protocol/messages.generated.js';
+import { unaryCall, type RawResult } from '../harness/raw.js';
 
-export type Result<T> = { ok: T; err?: undefined } | { ok?: undefined; err: { code: number; details: string } };
+export type Result<T> = RawResult<T>;
 
 /** Adds `hasleader: true` to every call (clientv3's WithRequireLeader). */
 const requireLeader: grpc.Interceptor = (options, nextCall) =>
@@ -35,21 +36,7 @@ export function call<S extends ServiceName, M extends MethodName<S>>(
   request: Init<RequestOf<S, M>>,
   timeoutMs = 5000,
 ): Promise<Result<ResponseOf<S, M>>> {
-  const def = methodDef(service, method);
-  return new Promise((resolve) => {
-    c.makeUnaryRequest<Init<RequestOf<S, M>>, ResponseOf<S, M>>(
-      def.path,
-      def.requestSerialize,
-      def.responseDeserialize,
-      request,
-      new grpc.Metadata(),
-      { deadline: Date.now() + timeoutMs },
-      (err, response) => {
-        if (err) resolve({ err: { code: err.code, details: err.details } });
-        else resolve({ ok: response as ResponseOf<S, M> });
-      },
-    );
-  });
+  return unaryCall(c, service, method, request, timeoutMs);
 }
 
 /** The response of a call expected to succeed. */

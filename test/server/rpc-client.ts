@@ -1,47 +1,34 @@
 /**
  * A minimal unary gRPC caller for the server tests, straight over src/protocol/services.ts
- * (no etcdkit client). Calls resolve to the response or reject with `{code, details}`.
+ * (no etcdkit client) through test/harness/raw.ts. Calls resolve to the response or reject
+ * with `{code, details}`.
  */
-import * as grpc from '@grpc/grpc-js';
-import { methodDef, type MethodName, type RequestOf, type ResponseOf } from '../../src/protocol/services.js';
+import type { MethodName, RequestOf, ResponseOf } from '../../src/protocol/services.js';
 import type { Init, ServiceName } from '../../src/protocol/messages.generated.js';
+import { RawClient } from '../harness/raw.js';
 
 export interface RpcError {
   code: number;
   details: string;
 }
 
+/** test/harness/raw.ts's RawClient, with failures as rejections. */
 export class RpcClient {
-  readonly #client: grpc.Client;
+  readonly #raw: RawClient;
 
   constructor(endpoint: string) {
-    this.#client = new grpc.Client(endpoint, grpc.credentials.createInsecure(), {
-      'grpc.max_receive_message_length': -1,
-      'grpc.max_send_message_length': -1,
-    });
+    this.#raw = new RawClient(endpoint);
   }
 
-  call<S extends ServiceName, M extends MethodName<S>>(
+  async call<S extends ServiceName, M extends MethodName<S>>(
     service: S,
     method: M,
     request: Init<RequestOf<S, M>>,
     timeoutMs = 10_000,
   ): Promise<ResponseOf<S, M>> {
-    const def = methodDef(service, method);
-    return new Promise((resolve, reject) => {
-      this.#client.makeUnaryRequest<Init<RequestOf<S, M>>, ResponseOf<S, M>>(
-        def.path,
-        def.requestSerialize,
-        def.responseDeserialize,
-        request,
-        new grpc.Metadata(),
-        { deadline: Date.now() + timeoutMs },
-        (err, response) => {
-          if (err) reject({ code: err.code, details: err.details } satisfies RpcError);
-          else resolve(response!);
-        },
-      );
-    });
+    const r = await this.#raw.call(service, method, request, timeoutMs);
+    if (r.err) throw r.err satisfies RpcError;
+    return r.ok;
   }
 
   /** Resolves to the error of a call expected to fail (rejects if it succeeds). */
@@ -59,7 +46,7 @@ export class RpcClient {
   }
 
   close(): void {
-    this.#client.close();
+    this.#raw.close();
   }
 }
 
