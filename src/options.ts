@@ -17,12 +17,27 @@ export interface ClientOptions {
   /** Default deadline of every call, unless the call passes its own `timeoutMs`. Default 30000 ms. */
   timeoutMs?: number;
   /**
-   * Interval of HTTP/2 keepalive pings while calls are active. Default 30000 ms; at least
-   * 10000 ms, since etcd closes connections that ping more often than every 5 s.
+   * Interval of HTTP/2 keepalive pings while calls or streams are active (never without).
+   * Default 10000 ms, which is also the minimum: etcd closes connections that ping more often
+   * than every 5 s (GOAWAY `too_many_pings`).
    */
   keepaliveTimeMs?: number;
-  /** How long to wait for a keepalive ping's answer before dropping the connection. Default 10000 ms. */
+  /** How long to wait for a keepalive ping's answer before dropping the connection. Default 5000 ms. */
   keepaliveTimeoutMs?: number;
+  /**
+   * How long an endpoint may leave a call unanswered before it counts as hung. After half of
+   * it (with nothing else heard from the endpoint) the endpoint is probed; if the probe is not
+   * answered either, the endpoint is set aside (no new calls until a probe answers), reads
+   * waiting on it are retried on another endpoint, writes waiting on it fail with
+   * `mayHaveBeenApplied`, and its watch and keepalive streams move to another endpoint, as long
+   * as another healthy endpoint is connected. Default 1000 ms, at least 100. See docs/failover.md.
+   */
+  unresponsiveMs?: number;
+  /**
+   * Refresh the endpoint list from the cluster's member list at this interval (the client
+   * URLs of started voting members). 0 (default) turns it off. The list never becomes empty.
+   */
+  autoSyncIntervalMs?: number;
 }
 
 /** Per-call options every client call accepts. */
@@ -48,15 +63,26 @@ export interface ResolvedClientOptions {
   readonly timeoutMs: number;
   readonly keepaliveTimeMs: number;
   readonly keepaliveTimeoutMs: number;
+  readonly unresponsiveMs: number;
+  /** 0 when off. */
+  readonly autoSyncIntervalMs: number;
 }
 
 /** Defaults, in milliseconds. */
 export const defaultClientOptions = {
   dialTimeoutMs: 5_000,
   timeoutMs: 30_000,
-  keepaliveTimeMs: 30_000,
-  keepaliveTimeoutMs: 10_000,
+  keepaliveTimeMs: 10_000,
+  keepaliveTimeoutMs: 5_000,
+  unresponsiveMs: 1_000,
+  autoSyncIntervalMs: 0,
 } as const;
+
+/** Smallest `unresponsiveMs` accepted (below it, ordinary scheduling delays would look like hangs). */
+export const minUnresponsiveMs = 100;
+
+/** Smallest non-zero `autoSyncIntervalMs` accepted. */
+export const minAutoSyncIntervalMs = 100;
 
 /** Smallest keepalive interval allowed (etcd enforces >= 5 s; grpc-go clamps to 10 s). */
 export const minKeepaliveTimeMs = 10_000;
@@ -95,6 +121,17 @@ function milliseconds(min: number) {
   const problem = (issue: { input?: unknown }) =>
     `expected an integer number of milliseconds from ${min} to ${maxTimerMs}, got ${describeInput(issue.input)}`;
   return z.number({ error: problem }).int({ error: problem }).min(min, { error: problem }).max(maxTimerMs, { error: problem });
+}
+
+/** 0 (off) or an integer number of milliseconds from `min`. */
+function intervalOrOff(min: number) {
+  const problem = (issue: { input?: unknown }) =>
+    `expected 0 (off) or an integer number of milliseconds from ${min} to ${maxTimerMs}, got ${describeInput(issue.input)}`;
+  return z
+    .number({ error: problem })
+    .int({ error: problem })
+    .max(maxTimerMs, { error: problem })
+    .refine((n) => n === 0 || n >= min, { error: problem });
 }
 
 const endpointSchema = z.unknown().transform((value, ctx): Endpoint => {
@@ -139,6 +176,8 @@ const clientOptionsSchema = z.strictObject(
     timeoutMs: milliseconds(1).default(defaultClientOptions.timeoutMs),
     keepaliveTimeMs: milliseconds(minKeepaliveTimeMs).default(defaultClientOptions.keepaliveTimeMs),
     keepaliveTimeoutMs: milliseconds(1).default(defaultClientOptions.keepaliveTimeoutMs),
+    unresponsiveMs: milliseconds(minUnresponsiveMs).default(defaultClientOptions.unresponsiveMs),
+    autoSyncIntervalMs: intervalOrOff(minAutoSyncIntervalMs).default(defaultClientOptions.autoSyncIntervalMs),
   },
   { error: (issue) => (issue.code === 'invalid_type' ? `expected an options object, got ${describeInput(issue.input)}` : undefined) },
 );

@@ -2,6 +2,12 @@
  * The bidi-stream seam: opens one gRPC bidirectional stream (Watch, LeaseKeepAlive) on a
  * ready endpoint and wraps it in a small object free of grpc-js types. The stream's end is
  * reported exactly once, after every message it delivered, as a classified EtcdError.
+ *
+ * Endpoint choice follows the balancer's view: a healthy endpoint other than `avoid` first,
+ * then a healthy one, and a set-aside endpoint only when nothing healthy is connected. Every
+ * open stream is registered on its endpoint: its messages count as signs of life, and the
+ * health monitor ends it (with a retryable UnavailableError, so its owner re-opens elsewhere)
+ * when the endpoint stops answering or is removed.
  */
 import * as grpc from '@grpc/grpc-js';
 import { cancelledError, classifyStatus, ClientClosedError, EtcdError, internalError, UnavailableError } from '../errors.js';
@@ -11,6 +17,7 @@ import type { Init, ServiceMethods, ServiceName } from '../protocol/messages.gen
 import { methodDef } from '../protocol/services.js';
 import type { MethodDef } from '../protocol/services.js';
 import type { EndpointChannel } from './channel.js';
+import type { TrackedStream } from './health.js';
 import type { MethodNameOf, RequestType, ResponseType } from './invoke.js';
 import type { EndpointPool } from './pool.js';
 
@@ -67,7 +74,24 @@ export interface StreamContext {
   readonly dialTimeoutMs: number;
   /** Aborted when the client closes (its reason is the ClientClosedError reported). */
   readonly closing?: AbortSignal;
+  /** Told about streams opening and failing (the health monitor). */
+  readonly monitor?: StreamObserver;
 }
+
+/** What the health monitor learns from streams. */
+export interface StreamObserver {
+  /** A stream was opened on `channel`. */
+  streamOpened(channel: EndpointChannel): void;
+  /** A stream on `channel` ended by the server or the transport with `error`. */
+  failed(channel: EndpointChannel, error: EtcdError): void;
+  /** The highest raft term seen so far. */
+  readonly term: bigint;
+  /** A message carried raft term `term`. */
+  observeTerm(term: bigint): void;
+}
+
+/** The stream whose requests followers forward to the leader. */
+const leaseKeepAlivePath = '/etcdserverpb.Lease/LeaseKeepAlive';
 
 const plainMetadata = new grpc.Metadata();
 const leaderMetadata = new grpc.Metadata();
@@ -94,9 +118,16 @@ export function openBidiStream<S extends ServiceName, M extends BidiMethodName<S
   const open = (channel: EndpointChannel) => {
     if (closing?.aborted === true) throw closedError(closing);
     if (signal?.aborted === true) throw cancelledError(signal.reason, facts, false);
-    return new GrpcBidiStream<RequestType<S, M>, ResponseType<S, M>>(channel, def, options.requireLeader === true, signal, closing);
+    return new GrpcBidiStream<RequestType<S, M>, ResponseType<S, M>>(
+      channel,
+      def,
+      options.requireLeader === true,
+      signal,
+      closing,
+      context.monitor,
+    );
   };
-  const ready = pickAvoiding(pool, avoid);
+  const ready = pool.pickReady(avoid);
   if (ready !== undefined) {
     try {
       return Promise.resolve(open(ready));
@@ -111,24 +142,11 @@ export function openBidiStream<S extends ServiceName, M extends BidiMethodName<S
     )
     .then((channel) => {
       try {
-        return open(pickAvoiding(pool, avoid) ?? channel);
+        return open(pool.pickReady(avoid) ?? channel);
       } catch (error) {
         throw error instanceof EtcdError ? error : internalError(error, facts);
       }
     });
-}
-
-/** A ready channel other than `avoid` when there is one, else any ready channel. */
-function pickAvoiding(pool: EndpointPool, avoid: string | undefined): EndpointChannel | undefined {
-  if (avoid !== undefined) {
-    const first = pool.pickReady();
-    if (first === undefined || first.endpoint.address !== avoid) return first;
-    for (const channel of pool.channels) {
-      if (channel.ready && channel.endpoint.address !== avoid) return channel;
-    }
-    return first;
-  }
-  return pool.pickReady();
 }
 
 function closedError(closing: AbortSignal): EtcdError {
@@ -152,6 +170,10 @@ class GrpcBidiStream<Req, Res> implements BidiStream<Req, Res> {
   readonly #signal: AbortSignal | undefined;
   readonly #closing: AbortSignal | undefined;
   readonly #onAbort: (() => void) | undefined;
+  readonly #channel: EndpointChannel;
+  readonly #monitor: StreamObserver | undefined;
+  /** This stream as its endpoint's health record sees it. */
+  readonly #tracked: TrackedStream;
 
   constructor(
     channel: EndpointChannel,
@@ -159,8 +181,17 @@ class GrpcBidiStream<Req, Res> implements BidiStream<Req, Res> {
     requireLeader: boolean,
     signal: AbortSignal | undefined,
     closing: AbortSignal | undefined,
+    monitor: StreamObserver | undefined,
   ) {
     this.endpoint = channel.endpoint.address;
+    this.#channel = channel;
+    this.#monitor = monitor;
+    const tracked = {
+      leaderBound: def.path === leaseKeepAlivePath,
+      lastMessageAt: Date.now(),
+      abandon: (error: EtcdError) => this.#abandon(error),
+    };
+    this.#tracked = tracked;
     this.#call = channel.client.makeBidiStreamRequest(
       def.path,
       def.requestSerialize as (value: unknown) => Buffer,
@@ -169,7 +200,15 @@ class GrpcBidiStream<Req, Res> implements BidiStream<Req, Res> {
       {},
     );
     const call = this.#call;
-    call.on('data', (message: Res) => this.#emit({ data: message }));
+    const health = channel.health;
+    call.on('data', (message: Res) => {
+      const now = Date.now();
+      health.lastHeard = now;
+      tracked.lastMessageAt = now;
+      const term = (message as { header?: { raft_term?: bigint } } | undefined)?.header?.raft_term;
+      if (monitor !== undefined && term !== undefined && term > monitor.term) monitor.observeTerm(term);
+      this.#emit({ data: message });
+    });
     // grpc-js emits 'error' for every non-OK status; 'status' follows and carries the same facts.
     call.on('error', () => {});
     call.on('status', (status: grpc.StatusObject) => {
@@ -192,6 +231,8 @@ class GrpcBidiStream<Req, Res> implements BidiStream<Req, Res> {
       signal?.addEventListener('abort', this.#onAbort, { once: true });
       closing?.addEventListener('abort', this.#onAbort, { once: true });
     }
+    health.streams.add(this.#tracked);
+    monitor?.streamOpened(channel);
   }
 
   get ended(): boolean {
@@ -223,15 +264,25 @@ class GrpcBidiStream<Req, Res> implements BidiStream<Req, Res> {
     this.#call.cancel();
   }
 
+  /** Ends the stream with `error` (the endpoint stopped answering or was removed). */
+  #abandon(error: EtcdError): void {
+    if (this.#reported || this.#localEnd !== undefined) return;
+    this.#localEnd = error;
+    this.#call.cancel();
+  }
+
   /** Reports the end once the status is known and the readable side has delivered everything. */
   #finish(): void {
     if (this.#reported || this.#status === undefined) return;
     this.#reported = true;
+    this.#channel.health.streams.delete(this.#tracked);
     if (this.#onAbort !== undefined) {
       this.#signal?.removeEventListener('abort', this.#onAbort);
       this.#closing?.removeEventListener('abort', this.#onAbort);
     }
-    this.#emit({ end: this.#endError(this.#status) });
+    const error = this.#endError(this.#status);
+    if (this.#localEnd === undefined) this.#monitor?.failed(this.#channel, error);
+    this.#emit({ end: error });
   }
 
   #endError(status: grpc.StatusObject): EtcdError {
