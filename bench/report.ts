@@ -1,13 +1,16 @@
 /** Turns worker measurements into comparisons, target verdicts, a printed table and the JSON report. */
 import type { ClientId } from './clients.js';
+import { formatFailover, type FailoverReport } from './failover.js';
 import { formatLease, type LeaseReport } from './lease.js';
 import { SCENARIOS, type ScenarioId } from './scenarios.js';
 import type { Measurement } from './measure.js';
 import { formatWatch, type WatchReport } from './watch.js';
 
 /** The scenario groups `--only` selects. */
-export type BenchGroup = 'kv' | 'watch' | 'lease';
-export const GROUPS: readonly BenchGroup[] = ['kv', 'watch', 'lease'];
+export type BenchGroup = 'kv' | 'watch' | 'lease' | 'failover';
+export const GROUPS: readonly BenchGroup[] = ['kv', 'watch', 'lease', 'failover'];
+/** The groups run without `--only`: failover (about 2.5 minutes on a real 3-member cluster) runs only when asked for. */
+export const DEFAULT_GROUPS: readonly BenchGroup[] = ['kv', 'watch', 'lease'];
 
 /** One client × scenario × server run: a measurement or the reason there is none. */
 export interface Cell {
@@ -62,6 +65,8 @@ export interface BenchReport {
   watch?: WatchReport;
   /** The lease group (bench/lease.ts), with its own date, load average and targets. */
   lease?: LeaseReport;
+  /** The failover group (bench/failover.ts), with its own date and targets. */
+  failover?: FailoverReport;
 }
 
 /** The range decode target: etcdkit at least this many times faster than etcd3. */
@@ -155,6 +160,7 @@ export function formatReport(report: BenchReport): string {
   if (groups.includes('kv')) lines.push(...formatKv(report));
   if (groups.includes('watch') && report.watch) lines.push(...formatWatch(report.watch, report.servers));
   if (groups.includes('lease') && report.lease) lines.push(...formatLease(report.lease, report.servers));
+  if (groups.includes('failover') && report.failover) lines.push(...formatFailover(report.failover));
   lines.push('', `machine: ${report.cpus}, node ${report.node}; load average ${report.loadAverage.start.toFixed(1)} at start, ${report.loadAverage.end.toFixed(1)} at end`);
   if (groups.includes('kv')) {
     for (const t of [report.targets.unaryCpu, report.targets.range]) lines.push(targetLine(t));
@@ -164,6 +170,10 @@ export function formatReport(report: BenchReport): string {
   }
   if (groups.includes('lease') && report.lease) {
     lines.push(targetLine(report.lease.targets.leaseStreams, 0), targetLine(report.lease.targets.leasesKept, 0));
+  }
+  if (groups.includes('failover') && report.failover) {
+    const t = report.failover.targets;
+    lines.push(targetLine(t.readStall, 0), targetLine(t.writeStall, 0), targetLine(t.watch, 0), targetLine(t.lease, 0));
   }
   if (groups.includes('kv')) {
     const failures = report.cells.filter((c) => c.error);

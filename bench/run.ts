@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: etcdkit's client against the `etcd3` npm client, side by side, on the bundled
  * server and (when /usr/bin/etcd exists) a real etcd. Every client × scenario runs in a fresh
- * worker process; servers run in their own processes. Three groups: kv (unary calls and a large
- * range), watch (bench/watch.ts) and lease (bench/lease.ts). Prints tables and writes
- * bench/results/latest.json. Options: --only kv,watch,lease (default: all three),
+ * worker process; servers run in their own processes. Four groups: kv (unary calls and a large
+ * range), watch (bench/watch.ts), lease (bench/lease.ts) and failover (bench/failover.ts, a real
+ * 3-member cluster; only with --only). Prints tables and writes bench/results/latest.json.
+ * Options: --only kv,watch,lease,failover (default: kv,watch,lease),
  * --quick (a tenth of the work, 10 s lease window: a smoke test, not figures), --runs N (best of
  * N runs per cell, alternating client order; kv and watch), --lease-seconds S (lease window,
  * default 60), --server bundled|etcd|all, --out FILE. See docs/bench.md.
@@ -18,7 +19,8 @@ import { CLIENTS, type ClientId } from './clients.js';
 import { runWorker } from './run-worker.js';
 import type { Measurement } from './measure.js';
 import { compareLease, evaluateLease, LEASE_PLAN, runLeaseGroup, type LeasePlan, type LeaseReport } from './lease.js';
-import { compare, evaluate, formatReport, GROUPS, type BenchGroup, type BenchReport, type Cell } from './report.js';
+import { FAILOVER_PLAN, runFailoverGroup, type FailoverReport } from './failover.js';
+import { compare, DEFAULT_GROUPS, evaluate, formatReport, GROUPS, type BenchGroup, type BenchReport, type Cell } from './report.js';
 import { DATA, SCENARIOS, quick as quickScenario, type Scenario } from './scenarios.js';
 import { ETCD_BINARY, startBundledServer, startRealEtcd, type BenchServer } from './servers.js';
 import { compareWatch, evaluateWatch, quickWatchPlan, runWatchGroup, WATCH_PLAN, type WatchReport } from './watch.js';
@@ -29,7 +31,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     runs: { type: 'string', default: '1' },
     server: { type: 'string', default: 'all' },
-    only: { type: 'string', default: GROUPS.join(',') },
+    only: { type: 'string', default: DEFAULT_GROUPS.join(',') },
     'lease-seconds': { type: 'string' },
     out: { type: 'string', default: resolve(repoRoot, 'bench/results/latest.json') },
   },
@@ -57,10 +59,12 @@ const overBudget = () => performance.now() - started > BUDGET_MS;
 
 type ServerStarter = { id: string; label: string; start: () => Promise<BenchServer> };
 const starters: ServerStarter[] = [];
-if (values.server !== 'etcd') {
+/** The failover group starts its own clusters; the shared servers are only needed by the other groups. */
+const needServers = want('kv') || want('watch') || want('lease');
+if (values.server !== 'etcd' && needServers) {
   starters.push({ id: 'etcdkit-server', label: 'etcdkit bundled server', start: () => startBundledServer(repoRoot) });
 }
-if (values.server !== 'bundled') {
+if (values.server !== 'bundled' && needServers) {
   if (existsSync(ETCD_BINARY)) starters.push({ id: 'etcd', label: 'etcd', start: () => startRealEtcd() });
   else console.log(`real etcd: skipped (${ETCD_BINARY} not found)`);
 }
@@ -193,6 +197,18 @@ if (want('lease') && forLease.length > 0) {
     await stopAll();
   }
 }
+let failover: FailoverReport | undefined;
+if (want('failover')) {
+  if (!existsSync(ETCD_BINARY)) {
+    console.log(`failover: skipped (${ETCD_BINARY} not found)`);
+  } else {
+    const p = FAILOVER_PLAN;
+    console.log(`failover: 3-member etcd cluster, member 0 paused ${p.pauseSeconds} s (as a follower, then as the leader), each client on a fresh cluster`);
+    const outcome = await runFailoverGroup(repoRoot, CLIENTS);
+    if (typeof outcome === 'string') console.log(`failover: skipped (${outcome})`);
+    else failover = outcome;
+  }
+}
 let watch: WatchReport | undefined;
 if (want('watch')) {
   const comparisons = compareWatch(watchCells);
@@ -232,11 +248,13 @@ const report: BenchReport = {
   ...(keepKv ? { kvFrom: previous!.kvFrom ?? previous!.date ?? 'unknown', cells: previous!.cells!, comparisons: previous!.comparisons ?? [], targets: previous!.targets! } : { cells, comparisons, targets: evaluate(comparisons) }),
   watch: watch ?? previous?.watch,
   lease: lease ?? previous?.lease,
+  failover: failover ?? previous?.failover,
 };
 console.log(formatReport(report));
 await mkdir(dirname(values.out), { recursive: true });
 await writeFile(values.out, JSON.stringify(report, null, 2) + '\n');
 console.log(`\nwrote ${relative(process.cwd(), values.out) || values.out} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 const measuredSomething =
-  cells.some((c) => c.result) || watchCells.some((c) => c.events || c.idle) || (lease?.cells.some((c) => c.result) ?? false);
+  cells.some((c) => c.result) || watchCells.some((c) => c.events || c.idle) || (lease?.cells.some((c) => c.result) ?? false) ||
+  (failover?.cells.some((c) => c.result) ?? false);
 if (!measuredSomething) process.exitCode = 1;
