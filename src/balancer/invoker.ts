@@ -31,7 +31,7 @@ import { HealthMonitor } from './monitor.js';
 import { EndpointPool } from './pool.js';
 import { statusProbe } from './probe.js';
 import { openBidiStream } from './stream.js';
-import type { BidiMethodName, BidiStream, OpenStreamOptions } from './stream.js';
+import type { BidiMethodName, BidiStream, OpenStreamOptions } from './invoke.js';
 import { isRepeatable, requiresLeader, retryAfter, shouldRetry } from './retry.js';
 
 /** One call in flight: what every attempt needs. */

@@ -2,7 +2,7 @@
  * How the lease code opens a LeaseKeepAlive stream: a function over the client's bidi-stream
  * seam (src/balancer/stream.ts), so the keepalive logic can be tested against a fake.
  */
-import type { BidiStream, OpenStreamOptions } from '../balancer/stream.js';
+import type { BidiStream, OpenStreamOptions } from '../balancer/invoke.js';
 import type { LeaseKeepAliveRequest, LeaseKeepAliveResponse } from '../protocol/messages.generated.js';
 
 /** An open LeaseKeepAlive stream. */

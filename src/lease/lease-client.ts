@@ -3,7 +3,7 @@
  * themselves alive (`create`, `adopt`) over the client's KeepAliveManager.
  */
 import type { Invoke } from '../balancer/invoke.js';
-import type { OpenStreamOptions } from '../balancer/stream.js';
+import type { OpenStreamOptions } from '../balancer/invoke.js';
 import {
   toLeaseGrantResult,
   toLeaseKeepAliveResult,

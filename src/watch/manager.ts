@@ -6,7 +6,7 @@
  * with backoff after any failure (preferring another endpoint), and closed with the last one.
  */
 import type { Invoke } from '../balancer/invoke.js';
-import type { BidiStream, OpenStreamOptions } from '../balancer/stream.js';
+import type { BidiStream, OpenStreamOptions } from '../balancer/invoke.js';
 import { ClientClosedError, internalError } from '../errors.js';
 import type { EtcdError } from '../errors.js';
 import type { WatchRequest, WatchResponse } from '../protocol/messages.generated.js';
