@@ -283,7 +283,16 @@ export class HealthMonitor {
     if (this.#closed || channel.closed || channel.retired) return;
     const health = channel.health;
     const now = this.#now();
-    if (outcome.kind === 'ok') {
+    if (outcome.kind === 'ok' && outcome.term !== undefined && outcome.term < this.#term) {
+      // It answers, but from an older raft term than the cluster has moved on to: a member
+      // that was cut off or frozen (often the old leader) and has not yet learned of the new
+      // leader. Its linearizable reads and writes would wait for the request timeout, so it
+      // is treated like a member that does not answer until it catches up.
+      const detail = `behind the cluster (raft term ${outcome.term} < ${this.#term})`;
+      if (health.state === 'healthy') health.suspect('no-leader', detail, now);
+      health.probeFailed('no-leader', detail, now);
+      this.#onConfirmedUnresponsive(channel, detail);
+    } else if (outcome.kind === 'ok') {
       health.recovered(now);
       if (outcome.term !== undefined) this.observeTerm(outcome.term);
     } else {
@@ -302,10 +311,9 @@ export class HealthMonitor {
    * their owners move to another endpoint. Only when another endpoint can take over;
    * otherwise they keep waiting for this one.
    */
-  #onConfirmedUnresponsive(channel: EndpointChannel): void {
+  #onConfirmedUnresponsive(channel: EndpointChannel, detail = `no answer within ${this.#unresponsiveMs} ms`): void {
     if (!this.#pool.hasHealthyAlternative(channel)) return;
     const health = channel.health;
-    const detail = `no answer within ${this.#unresponsiveMs} ms`;
     for (const attempt of [...health.attempts]) attempt.abandon(this.#stallError(channel, detail, attempt.repeatable));
     if (health.streams.size > 0) {
       const error = this.#stallError(channel, `the endpoint stopped answering (${detail})`, true);
