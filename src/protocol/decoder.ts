@@ -125,54 +125,44 @@ function s32(r: Reader): number {
   return (n >>> 1) ^ -(n & 1);
 }
 
-/** Varint as int64. Values below 2^49 take a number-only path. */
-function i64(r: Reader): bigint {
+/**
+ * The number-only fast path of 64-bit varints: the value when the varint has at most 7 bytes
+ * (below 2^49) and the reader advanced past it, or -1 with the reader untouched otherwise.
+ */
+function smallVarint64(r: Reader): number {
   const buf = r.buf;
   let pos = r.pos;
-  if (pos + 10 <= r.len) {
-    let b = buf[pos++]!;
-    if (b < 128) {
-      r.pos = pos;
-      return SMALL[b]!;
-    }
-    let n = b & 127;
-    let mul = 128;
-    for (let i = 1; i < 7; i++) {
-      b = buf[pos++]!;
-      n += (b & 127) * mul;
-      if (b < 128) {
-        r.pos = pos;
-        return BigInt(n);
-      }
-      mul *= 128;
-    }
+  if (pos + 10 > r.len) return -1;
+  let b = buf[pos++]!;
+  let n = b & 127;
+  let mul = 128;
+  for (let i = 1; b >= 128 && i < 7; i++) {
+    b = buf[pos++]!;
+    n += (b & 127) * mul;
+    mul *= 128;
   }
+  if (b >= 128) return -1;
+  r.pos = pos;
+  return n;
+}
+
+/** A small varint as bigint (cached below 128). */
+function smallBigInt(n: number): bigint {
+  return n < 128 ? SMALL[n]! : BigInt(n);
+}
+
+/** Varint as int64. Values below 2^49 take a number-only path. */
+function i64(r: Reader): bigint {
+  const n = smallVarint64(r);
+  if (n >= 0) return smallBigInt(n);
   const lo = readVarint64(r);
   return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
 }
 
 /** Varint as uint64. */
 function u64(r: Reader): bigint {
-  const buf = r.buf;
-  let pos = r.pos;
-  if (pos + 10 <= r.len) {
-    let b = buf[pos++]!;
-    if (b < 128) {
-      r.pos = pos;
-      return SMALL[b]!;
-    }
-    let n = b & 127;
-    let mul = 128;
-    for (let i = 1; i < 7; i++) {
-      b = buf[pos++]!;
-      n += (b & 127) * mul;
-      if (b < 128) {
-        r.pos = pos;
-        return BigInt(n);
-      }
-      mul *= 128;
-    }
-  }
+  const n = smallVarint64(r);
+  if (n >= 0) return smallBigInt(n);
   const lo = readVarint64(r);
   return (BigInt(hi) << 32n) | BigInt(lo);
 }
