@@ -91,8 +91,11 @@ forEachServer('Election failover', (ctx) => {
       await until(async () => (await keysUnder(client, name)).length === 2, 'follower queued');
       await client.lease.revoke(leaderSession.leaseId);
       const { next, at } = await within(campaign.promise, 10_000, 'the next leader');
-      assert.equal(term.active, false);
-      assert.ok(lostAt <= at, `the old leader learned at ${lostAt}, the new one was elected at ${at}`);
+      // Both leaders learn of the deleted key from their own watch streams on two independent
+      // clients, so which one hears first is not guaranteed (see locks-and-elections.md); what
+      // is promised is that the old leader is told at once.
+      await until(() => !term.active, 'the old leader told', 2000);
+      assert.ok(lostAt <= at + 500, `the old leader learned at ${lostAt}, the new one was elected at ${at}`);
       assert.equal((term.signal.reason as LeadershipLostError).reason, 'key-deleted');
       await next.resign();
       await followerSession.close();
