@@ -21,8 +21,14 @@ export type HealthState = 'healthy' | 'suspect' | 'probing';
 export type SuspectReason =
   /** A call got no answer within the unresponsive threshold (hung, frozen, or very slow). */
   | 'unresponsive'
-  /** It answered that it has no leader (or timed out waiting for one). */
+  /** It answered that it has no leader: it refuses leader-bound calls at once. */
   | 'no-leader'
+  /**
+   * It answers, but leader-bound calls on it wait instead of being refused: it answers from
+   * an older raft term than the cluster's (cut off, or a resumed old leader), or its requests
+   * timed out waiting for a leader.
+   */
+  | 'stale'
   /** Its connection failed or broke, or it is shutting down. */
   | 'unavailable';
 

@@ -7,8 +7,9 @@
  *   nothing else was heard from the endpoint meanwhile, it is probed. If the probe answers,
  *   the endpoint is alive and the call just slow: nothing happens. If not, by the time the call
  *   has waited the whole threshold the endpoint is confirmed unresponsive (hung, frozen, or
- *   far too slow): it is set aside (no new calls), and - when another healthy endpoint can
- *   take over - reads waiting on it are abandoned and retried elsewhere (once per call),
+ *   far too slow): it is set aside (no new calls), and - when another endpoint can
+ *   take over (for calls, one that answers even if it has no leader yet; for streams, a
+ *   healthy one) - reads waiting on it are abandoned and retried elsewhere (once per call),
  *   writes waiting on it fail with `mayHaveBeenApplied`, and its streams end with a
  *   retryable error so watches and keepalives re-open on another endpoint.
  * - Silence: an endpoint carrying streams that has been silent for `silenceProbeMs` is
@@ -131,8 +132,10 @@ export class HealthMonitor {
   failed(channel: EndpointChannel, error: EtcdError): void {
     const now = this.#now();
     if (error.etcdErrorName !== undefined) channel.health.lastHeard = now;
-    if (error instanceof NoLeaderError || error instanceof RequestTimedOutError) {
+    if (error instanceof NoLeaderError) {
       this.#setAside(channel, 'no-leader', error.etcdMessage, now);
+    } else if (error instanceof RequestTimedOutError) {
+      this.#setAside(channel, 'stale', error.etcdMessage, now);
     } else if (error instanceof ServerStoppedError) {
       this.#setAside(channel, 'unavailable', error.etcdMessage, now);
     } else if (error instanceof UnavailableError && error.etcdErrorName === undefined) {
@@ -289,8 +292,8 @@ export class HealthMonitor {
       // leader. Its linearizable reads and writes would wait for the request timeout, so it
       // is treated like a member that does not answer until it catches up.
       const detail = `behind the cluster (raft term ${outcome.term} < ${this.#term})`;
-      if (health.state === 'healthy') health.suspect('no-leader', detail, now);
-      health.probeFailed('no-leader', detail, now);
+      if (health.state === 'healthy') health.suspect('stale', detail, now);
+      health.probeFailed('stale', detail, now);
       this.#onConfirmedUnresponsive(channel, detail);
     } else if (outcome.kind === 'ok') {
       health.recovered(now);
@@ -310,12 +313,18 @@ export class HealthMonitor {
    * elsewhere, writes waiting on it fail (they may have been applied) and its streams end, so
    * their owners move to another endpoint. Only when another endpoint can take over;
    * otherwise they keep waiting for this one.
+   *
+   * For calls, a member that answers but has no leader yet counts as able to take over: when
+   * the leader freezes, the other members elect a new one within a few seconds, and a read
+   * retried on them is refused at once until then and served as soon as they have one (the
+   * retry loop polls them), whereas the frozen member would hold it until its deadline.
+   * Streams move only to a healthy member: a watch has nothing to gain from a leaderless one.
    */
   #onConfirmedUnresponsive(channel: EndpointChannel, detail = `no answer within ${this.#unresponsiveMs} ms`): void {
-    if (!this.#pool.hasHealthyAlternative(channel)) return;
+    if (!this.#pool.hasAnsweringAlternative(channel)) return;
     const health = channel.health;
     for (const attempt of [...health.attempts]) attempt.abandon(this.#stallError(channel, detail, attempt.repeatable));
-    if (health.streams.size > 0) {
+    if (health.streams.size > 0 && this.#pool.hasHealthyAlternative(channel)) {
       const error = this.#stallError(channel, `the endpoint stopped answering (${detail})`, true);
       for (const stream of [...health.streams]) stream.abandon(error);
     }

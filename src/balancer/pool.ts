@@ -6,10 +6,14 @@
  * Choice: round-robin over ready endpoints, best class first:
  *   1. healthy, not yet tried by this call (or not the endpoint to avoid);
  *   2. healthy, tried;
- *   3. set aside (suspect), not tried;
- *   4. set aside, tried.
- * So set-aside endpoints get calls only when nothing healthy is connected, and a retry goes
- * to another endpoint whenever there is one.
+ *   3. set aside because it has no leader (it answers, and refuses at once what needs a
+ *      leader), not tried;
+ *   4. the same, tried;
+ *   5. set aside for any other reason (it stopped answering, or its connection failed), not tried;
+ *   6. the same, tried.
+ * So set-aside endpoints get calls only when nothing healthy is connected, a retry goes to
+ * another endpoint whenever there is one, and while a cluster elects a leader its calls go to
+ * members that answer rather than to one that has gone silent.
  *
  * The endpoint set can change at run time ({@link EndpointPool.setEndpoints}, auto-sync);
  * a removed endpoint's streams are ended (their owners re-open elsewhere) and its channel
@@ -37,6 +41,13 @@ interface Waiter {
 
 /** Endpoints a pick should stay away from when it can: a set of channels, or one address. */
 export type Avoid = ReadonlySet<EndpointChannel> | string | undefined;
+
+/** 0 for a healthy endpoint, 2 for one set aside for lack of a leader, 4 for any other set-aside one. */
+function setAsideRank(channel: EndpointChannel): number {
+  const health = channel.health;
+  if (!health.setAside) return 0;
+  return health.reason === 'no-leader' ? 2 : 4;
+}
 
 /** Every endpoint's channel, and the round-robin cursor. */
 export class EndpointPool {
@@ -81,13 +92,13 @@ export class EndpointPool {
     const channels = this.#channels;
     const n = channels.length;
     let best: EndpointChannel | undefined;
-    let bestRank = 4;
+    let bestRank = 6;
     let bestIndex = 0;
     for (let i = 0; i < n; i++) {
       const index = (this.#next + i) % n;
       const channel = channels[index]!;
       if (!channel.ready) continue;
-      const rank = (channel.health.setAside ? 2 : 0) + (avoided(channel, avoid) ? 1 : 0);
+      const rank = setAsideRank(channel) + (avoided(channel, avoid) ? 1 : 0);
       if (rank < bestRank) {
         best = channel;
         bestRank = rank;
@@ -103,6 +114,18 @@ export class EndpointPool {
   hasHealthyAlternative(channel: EndpointChannel): boolean {
     for (const other of this.#channels) {
       if (other !== channel && other.ready && !other.health.setAside) return true;
+    }
+    return false;
+  }
+
+  /**
+   * True when some ready endpoint other than `channel` still answers: healthy, or set aside
+   * only because it has no leader (during an election it refuses leader-bound calls at once,
+   * and serves them as soon as a leader is elected).
+   */
+  hasAnsweringAlternative(channel: EndpointChannel): boolean {
+    for (const other of this.#channels) {
+      if (other !== channel && other.ready && setAsideRank(other) < 4) return true;
     }
     return false;
   }

@@ -100,13 +100,18 @@ export function shouldRetry(error: unknown): boolean {
   );
 }
 
-/** Bounds of the retry loop. */
+/**
+ * Bounds of the retry loop. The delay is capped low because the failure retried most often is
+ * a cluster electing a leader: its members refuse leader-bound calls at once until they have
+ * one (usually within 1-3 s), and a read should be served soon after, not a long backoff
+ * later. The call's deadline bounds the loop in time; the count bounds it in work.
+ */
 export const retryPolicy = {
-  /** Attempts after the first. */
-  retries: 10,
+  /** Attempts after the first (at the capped delay, about 7 s of retrying: etcd's request timeout). */
+  retries: 30,
   /** First backoff delay, doubling up to `maxDelayMs`, with random jitter. */
   minDelayMs: 25,
-  maxDelayMs: 1000,
+  maxDelayMs: 250,
 } as const;
 
 /**

@@ -171,6 +171,47 @@ describe('a member without a leader', { timeout: 30_000 }, () => {
     assert.ok(a.count('Range') > refused, 'reads reach the member again');
   });
 
+  it('a read stuck on a frozen leader is retried on the members electing a new one, and served once they have', async () => {
+    const [a, b, c] = [await fake(), await fake(), await fake()];
+    const cl = client([a.endpoint, b.endpoint, c.endpoint]);
+    await connectAll(cl, [a, b, c]);
+    // a (the leader) freezes; b and c have no leader until they elect one, in a new term.
+    const ELECTION_MS = 1800;
+    a.freeze();
+    const frozenAt = Date.now();
+    const electedAt = frozenAt + ELECTION_MS;
+    const electing = (call: { hasLeader: boolean }) => (Date.now() < electedAt && call.hasLeader ? { fail: 'noLeader' as const } : 'default');
+    b.script = electing;
+    c.script = electing;
+    const elected = setTimeout(() => {
+      b.term = 3n;
+      c.term = 3n;
+    }, ELECTION_MS);
+    try {
+      const rangesOnA = a.count('Range');
+      // Sequential reads, as a read loop does: one of them reaches a (b and c refuse theirs).
+      let worst = 0;
+      let i = 0;
+      while (Date.now() < electedAt + 1000) {
+        const started = Date.now();
+        await cl.kv.get(`k${i++}`);
+        worst = Math.max(worst, Date.now() - started);
+      }
+      assert.equal(a.count('Range') - rangesOnA, 1, 'one read reached the frozen member, and only one');
+      const onA = a.calls.filter((call) => call.method === 'Range').at(-1)!;
+      // It was taken off a once a was found unresponsive, and retried on b and c while they
+      // still had no leader (not left on a until its deadline or until a new term was seen).
+      const retriedDuringElection = [b, c].some((m) =>
+        m.calls.some((call) => call.method === 'Range' && call.at > onA.at + UNRESPONSIVE_MS && call.at < electedAt),
+      );
+      assert.ok(retriedDuringElection, 'the stuck read was retried on the electing members');
+      // No read waited much longer than the election itself (the call deadline is 10 s).
+      assert.ok(worst < ELECTION_MS + 600, `the longest read took ${worst} ms (election ${ELECTION_MS} ms)`);
+    } finally {
+      clearTimeout(elected);
+    }
+  });
+
   it('a write it refuses is not repeated: NoLeaderError, retryable, not applied', async () => {
     const a = await fake();
     a.script = (call) => (call.method === 'Put' ? { fail: 'noLeader' } : 'default');
