@@ -74,6 +74,8 @@ export class EndpointHealth {
   failedProbes = 0;
   /** Last time anything arrived from the endpoint (an answer, an etcd error, a stream message). */
   lastHeard = 0;
+  /** The store revision its last probe answer showed while it was set aside (catching up). */
+  probedRevision: bigint | undefined;
   /** Unary attempts in flight, oldest first (a Set keeps insertion order). */
   readonly attempts = new Set<TrackedAttempt>();
   /** Open bidi streams. */
@@ -100,6 +102,7 @@ export class EndpointHealth {
     if (this.state === 'healthy') {
       this.state = 'suspect';
       this.failedProbes = 0;
+      this.probedRevision = undefined;
       this.nextProbeAt = now;
     }
   }
@@ -126,6 +129,7 @@ export class EndpointHealth {
     this.detail = '';
     this.failedProbes = 0;
     this.lastHeard = now;
+    this.probedRevision = undefined;
   }
 
   /** The connection came back: probe it now (if it is set aside and no probe is in flight). */

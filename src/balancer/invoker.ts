@@ -241,9 +241,15 @@ export class Invoker implements Invoke {
             if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
             if (error === null || error === undefined) {
               health.lastHeard = Date.now();
-              // Every etcd answer carries the raft term: a higher one means the leader changed.
-              const term = (response as { header?: { raft_term?: bigint } } | undefined)?.header?.raft_term;
-              if (term !== undefined && term > this.#monitor.term) this.#monitor.observeTerm(term);
+              // Every etcd answer carries the raft term (a higher one means the leader changed)
+              // and the revision the member has applied.
+              const header = (response as { header?: { raft_term?: bigint; revision?: bigint } } | undefined)?.header;
+              if (header !== undefined) {
+                const term = header.raft_term;
+                if (term !== undefined && term > this.#monitor.term) this.#monitor.observeTerm(term);
+                const revision = header.revision;
+                if (revision !== undefined && revision > this.#monitor.revision) this.#monitor.observeRevision(revision);
+              }
               resolve(response);
               return;
             }

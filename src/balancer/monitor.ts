@@ -20,6 +20,12 @@
  * - Set-aside endpoints are probed with jittered backoff (200 ms doubling to 2 s) while
  *   connected, and at once when their connection comes back; an answer with a leader brings
  *   them back.
+ * - Catching up: a set-aside member that answers its probe with a store revision below the
+ *   highest one the client had seen when the probe was sent is still applying what it missed
+ *   (a member resumed after a pause, or reconnected after a partition); calls sent to it
+ *   would wait for that. It stays aside, and is probed again, for as long as its revision
+ *   keeps rising between probes. (A member whose revision does not move is not catching up -
+ *   it holds other data, such as a server started afresh - and is taken back.)
  * - Leader change: when an answer shows a higher raft term than seen before, calls that were
  *   already in flight and have waited the whole threshold are given up the same way (reads
  *   retried, writes failed with `mayHaveBeenApplied`). A proposal forwarded to a leader that
@@ -36,7 +42,7 @@ import type { EtcdError } from '../errors.js';
 import * as grpc from '@grpc/grpc-js';
 import { GrpcCode } from '../protocol/error-table.js';
 import type { EndpointChannel } from './channel.js';
-import type { SuspectReason } from './health.js';
+import type { EndpointHealth, SuspectReason } from './health.js';
 import type { EndpointPool } from './pool.js';
 import type { ProbeOutcome, Prober } from './probe.js';
 
@@ -75,6 +81,8 @@ export class HealthMonitor {
   #term = 0n;
   /** When the term last went up (while calls from before it may still be waiting). */
   #termRaisedAt: number | undefined;
+  /** The highest store revision seen in an answer (0: none yet). */
+  #revision = 0n;
 
   constructor(pool: EndpointPool, options: MonitorOptions) {
     this.#pool = pool;
@@ -116,6 +124,16 @@ export class HealthMonitor {
         stream.abandon(this.#stallError(channel, detail, true));
       }
     }
+  }
+
+  /** The highest store revision seen so far. */
+  get revision(): bigint {
+    return this.#revision;
+  }
+
+  /** An answer showed store revision `revision`. */
+  observeRevision(revision: bigint): void {
+    if (revision > this.#revision) this.#revision = revision;
   }
 
   /** A stream was opened on `channel`: watch it for silence. */
@@ -273,15 +291,17 @@ export class HealthMonitor {
     const wasHealthy = health.state === 'healthy';
     if (!wasHealthy) health.probing();
     this.#probing.add(channel);
+    // What a member that is up to date has applied by the time it answers.
+    const expected = this.#revision;
     this.#probe(channel, this.#probeMs)
-      .then((outcome) => this.#onProbe(channel, outcome))
+      .then((outcome) => this.#onProbe(channel, outcome, expected))
       .catch(() => {
         // A probe never rejects and acting on its outcome only cancels calls; nothing may escape.
         this.#probing.delete(channel);
       });
   }
 
-  #onProbe(channel: EndpointChannel, outcome: ProbeOutcome): void {
+  #onProbe(channel: EndpointChannel, outcome: ProbeOutcome, expected: bigint): void {
     this.#probing.delete(channel);
     if (this.#closed || channel.closed || channel.retired) return;
     const health = channel.health;
@@ -295,7 +315,12 @@ export class HealthMonitor {
       if (health.state === 'healthy') health.suspect('stale', detail, now);
       health.probeFailed('stale', detail, now);
       this.#onConfirmedUnresponsive(channel, detail);
+    } else if (outcome.kind === 'ok' && health.state !== 'healthy' && this.#catchingUp(health, outcome.revision, expected)) {
+      const detail = `catching up (revision ${outcome.revision} < ${expected})`;
+      health.probedRevision = outcome.revision;
+      health.probeFailed('stale', detail, now);
     } else if (outcome.kind === 'ok') {
+      if (outcome.revision !== undefined) this.observeRevision(outcome.revision);
       health.recovered(now);
       if (outcome.term !== undefined) this.observeTerm(outcome.term);
     } else {
@@ -306,6 +331,17 @@ export class HealthMonitor {
     }
     // Re-evaluate everything: the next probe, and stalls elsewhere that waited for an alternative.
     this.#armBy(now);
+  }
+
+  /**
+   * Whether a set-aside member whose probe showed `revision` is still catching up: behind
+   * what the client had seen when the probe was sent, and ahead of its previous probe's
+   * answer (if it had one), so it is moving towards the cluster's state.
+   */
+  #catchingUp(health: EndpointHealth, revision: bigint | undefined, expected: bigint): boolean {
+    if (revision === undefined || revision >= expected) return false;
+    const previous = health.probedRevision;
+    return previous === undefined || revision > previous;
   }
 
   /**

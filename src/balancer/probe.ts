@@ -13,7 +13,13 @@ import type { EndpointChannel } from './channel.js';
 
 /** What a probe found out. */
 export type ProbeOutcome =
-  | { readonly kind: 'ok'; readonly term?: bigint }
+  | {
+      readonly kind: 'ok';
+      /** The raft term of the answer. */
+      readonly term?: bigint;
+      /** The member's store revision (what it has applied). */
+      readonly revision?: bigint;
+    }
   | { readonly kind: 'no-leader'; readonly detail: string }
   | { readonly kind: 'timeout'; readonly detail: string }
   | { readonly kind: 'unavailable'; readonly detail: string };
@@ -46,7 +52,7 @@ export const statusProbe: Prober = (channel, timeoutMs) =>
 function answered(response: StatusResponse | undefined): ProbeOutcome {
   // A member that answers without knowing a leader (leader 0) cannot serve linearizable calls.
   if (response !== undefined && response.leader === 0n) return { kind: 'no-leader', detail: 'no leader' };
-  return { kind: 'ok', term: response?.header?.raft_term };
+  return { kind: 'ok', term: response?.header?.raft_term, revision: response?.header?.revision };
 }
 
 function failed(error: grpc.ServiceError, channel: EndpointChannel, timeoutMs: number): ProbeOutcome {

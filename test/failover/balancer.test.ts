@@ -114,6 +114,54 @@ describe('an endpoint that stops answering', { timeout: 30_000 }, () => {
     assert.ok(a.count('Range') > before, 'the endpoint takes reads again');
   });
 
+  it('back from a pause, it gets calls only once it has caught up with what the client has seen', async () => {
+    const [a, b] = [await fake(), await fake()];
+    const c = client([a.endpoint, b.endpoint]);
+    await connectAll(c, [a, b]);
+    a.freeze();
+    for (let i = 0; i < 4; i++) await c.kv.get('x'); // one reaches a, which is set aside
+    // Meanwhile the cluster moved on: the client sees revision 100 from b.
+    b.revision = 100n;
+    await c.kv.get('seen');
+    a.revision = 40n;
+    a.thaw();
+    const rangesOnA = a.count('Range');
+    const probes = () => a.count('Status');
+    // While a answers with a lower revision that keeps rising, it stays aside.
+    for (const revision of [40n, 60n, 80n]) {
+      a.revision = revision;
+      const before = probes();
+      await until(() => probes() > before, 4000, `a probe of a at revision ${revision}`);
+      for (let i = 0; i < 5; i++) await c.kv.get('y');
+    }
+    assert.equal(a.count('Range'), rangesOnA, 'no read went to the member while it was catching up');
+    // Caught up: it takes reads again.
+    a.revision = 100n;
+    for (let i = 0; i < 60 && a.count('Range') === rangesOnA; i++) {
+      await c.kv.get('z');
+      await sleep(50);
+    }
+    assert.ok(a.count('Range') > rangesOnA, 'the member takes reads again once caught up');
+  });
+
+  it('back from a pause with a revision that does not move (other data), it is taken back', async () => {
+    const [a, b] = [await fake(), await fake()];
+    const c = client([a.endpoint, b.endpoint]);
+    await connectAll(c, [a, b]);
+    a.freeze();
+    for (let i = 0; i < 4; i++) await c.kv.get('x');
+    b.revision = 100n;
+    await c.kv.get('seen');
+    a.revision = 5n;
+    a.thaw();
+    const rangesOnA = a.count('Range');
+    for (let i = 0; i < 80 && a.count('Range') === rangesOnA; i++) {
+      await c.kv.get('z');
+      await sleep(50);
+    }
+    assert.ok(a.count('Range') > rangesOnA, 'the member takes reads again');
+  });
+
   it('a slow endpoint that still answers probes is not set aside, and its calls are not abandoned', async () => {
     const [a, b] = [await fake(), await fake()];
     const c = client([a.endpoint, b.endpoint]);

@@ -37,6 +37,8 @@ export interface FakeEtcd {
   script: (call: FakeCall) => FakeReply;
   /** The raft term in response headers. */
   term: bigint;
+  /** The store revision in response headers. */
+  revision: bigint;
   /** The member list MemberList answers. */
   members: Member[];
   /** While true, keepalive requests get no answer (like a follower waiting on a frozen leader). */
@@ -67,7 +69,7 @@ export async function startFakeEtcd(port = 0): Promise<FakeEtcd> {
   const held = new Set<unknown>();
   const timers = new Set<NodeJS.Timeout>();
   const liveStreams = new Set<grpc.ServerDuplexStream<unknown, unknown>>();
-  const header = () => ({ cluster_id: 1n, member_id: memberId, revision: 1n, raft_term: fake.term });
+  const header = () => ({ cluster_id: 1n, member_id: memberId, revision: fake.revision, raft_term: fake.term });
   const builtIn = (method: string, request: Record<string, unknown>): Record<string, unknown> => {
     switch (method) {
       case 'Status':
@@ -146,6 +148,7 @@ export async function startFakeEtcd(port = 0): Promise<FakeEtcd> {
     streams: [],
     script: () => 'default',
     term: 2n,
+    revision: 1n,
     members: [],
     holdKeepAlives: false,
     count: (method) => fake.calls.filter((c) => c.method === method).length,
