@@ -40,9 +40,10 @@ export interface TrackedAttempt {
   readonly repeatable: boolean;
   /**
    * Ends the attempt now with `error` (cancelling the RPC). Returns false when the attempt
-   * declines (already ended, or it was abandoned once before and must now run its course).
+   * declines (already ended, or it was abandoned once before and must now run its course;
+   * `force` overrides the latter, for a read known to wait on a leader that is gone).
    */
-  abandon(error: EtcdError): boolean;
+  abandon(error: EtcdError, force?: boolean): boolean;
 }
 
 /** A bidi stream open on the endpoint. */

@@ -214,10 +214,10 @@ export class Invoker implements Invoke {
       const attempt: TrackedAttempt = {
         startedAt: Date.now(),
         repeatable: call.facts.idempotent,
-        abandon: (error) => {
+        abandon: (error, force = false) => {
           if (settled || abandonedWith !== undefined || grpcCall === undefined) return false;
           if (call.facts.idempotent) {
-            if (call.abandoned) return false;
+            if (call.abandoned && !force) return false;
             call.abandoned = true;
           }
           abandonedWith = error;

@@ -27,8 +27,9 @@
  *   keeps rising between probes. (A member whose revision does not move is not catching up -
  *   it holds other data, such as a server started afresh - and is taken back.)
  * - Leader change: when an answer shows a higher raft term than seen before, calls that were
- *   already in flight and have waited the whole threshold are given up the same way (reads
- *   retried, writes failed with `mayHaveBeenApplied`). A proposal forwarded to a leader that
+ *   already in flight are given up the same way: reads a fifth of the threshold after the
+ *   change (retried), writes once they have waited the whole threshold (failed with
+ *   `mayHaveBeenApplied`). A proposal forwarded to a leader that
  *   died or froze is dropped, and etcd would only answer `request timed out` after its
  *   request timeout (~7 s). Lease keepalive streams that heard nothing since the change are
  *   ended at once: a follower handles a stream's keepalives one at a time, forwarding each to
@@ -67,6 +68,8 @@ export class HealthMonitor {
   readonly #unresponsiveMs: number;
   /** Half the threshold: when a stalled call triggers a probe, and the probe's deadline. */
   readonly #probeMs: number;
+  /** How long after a leader change reads sent before it may still be answered. */
+  readonly #leaderChangeGraceMs: number;
   readonly #silenceProbeMs: number;
   readonly #probe: Prober;
   readonly #now = Date.now;
@@ -88,6 +91,7 @@ export class HealthMonitor {
     this.#pool = pool;
     this.#unresponsiveMs = options.unresponsiveMs;
     this.#probeMs = Math.max(1, Math.floor(options.unresponsiveMs / 2));
+    this.#leaderChangeGraceMs = Math.max(1, Math.floor(options.unresponsiveMs / 5));
     this.#silenceProbeMs = options.silenceProbeMs;
     this.#probe = options.probe;
     this.#unsubscribe = pool.onChannelChange((channel, previous) => this.#onConnectivity(channel, previous));
@@ -232,18 +236,26 @@ export class HealthMonitor {
   };
 
   /**
-   * Gives up calls that were in flight before the leader changed at `raisedAt` and have
-   * waited the whole threshold. Returns when the next such call reaches the threshold.
+   * Gives up calls that were in flight before the leader changed at `raisedAt`: reads a
+   * short grace after the change (even one already moved once: a linearizable read waiting
+   * on the old leader's read index may never be answered, and repeating a read is harmless),
+   * writes once they have waited the whole threshold (failing a write costs its caller more).
+   * Returns when the next such call is due.
    */
   #sweepAfterLeaderChange(raisedAt: number, now: number): number {
     let due = Infinity;
-    const detail = `the leader changed while the request was in flight, and no answer came within ${this.#unresponsiveMs} ms`;
+    const readGiveUpAt = raisedAt + this.#leaderChangeGraceMs;
     for (const channel of this.#pool.channels) {
       for (const attempt of [...channel.health.attempts]) {
         if (attempt.startedAt >= raisedAt) continue;
-        const giveUpAt = attempt.startedAt + this.#unresponsiveMs;
-        if (now >= giveUpAt) attempt.abandon(this.#stallError(channel, detail, attempt.repeatable));
-        else if (giveUpAt < due) due = giveUpAt;
+        const giveUpAt = attempt.repeatable ? readGiveUpAt : attempt.startedAt + this.#unresponsiveMs;
+        if (now < giveUpAt) {
+          if (giveUpAt < due) due = giveUpAt;
+          continue;
+        }
+        const waited = now - attempt.startedAt;
+        const detail = `the leader changed while the request was in flight, and no answer came within ${waited} ms`;
+        attempt.abandon(this.#stallError(channel, detail, attempt.repeatable), attempt.repeatable);
       }
     }
     return due;

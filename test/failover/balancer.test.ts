@@ -328,6 +328,42 @@ describe('writes are sent at most once', { timeout: 30_000 }, () => {
   });
 });
 
+describe('a read waiting on a leader that is gone', { timeout: 30_000 }, () => {
+  it('is retried shortly after each leader change, even when it was moved once already', async () => {
+    const [a, b] = [await fake(), await fake()];
+    const c = client([a.endpoint, b.endpoint]);
+    await connectAll(c, [a, b]);
+    const isR = (request: Record<string, unknown>) => Buffer.from(request.key as Uint8Array).toString() === 'r';
+    // Each member holds the first read of 'r' it gets, as a follower holds a read whose read
+    // index it asked of a leader that then died; both still answer probes.
+    const held = (call: { method: string; request: Record<string, unknown> }, member: FakeEtcd) =>
+      call.method === 'Range' && isR(call.request) && member.calls.filter((x) => x.method === 'Range' && isR(x.request)).length === 1
+        ? 'hang'
+        : 'default';
+    a.script = (call) => held(call, a);
+    b.script = (call) => held(call, b);
+    const rRanges = () => [a, b].reduce((n, m) => n + m.calls.filter((x) => x.method === 'Range' && isR(x.request)).length, 0);
+    const pending = c.kv.get('r');
+    await until(() => rRanges() === 1, 2000, 'the read to arrive');
+    for (const term of [3n, 4n]) {
+      await sleep(UNRESPONSIVE_MS * 2); // longer than a probe takes: the member is alive, the read just waits
+      assert.equal(rRanges(), Number(term) - 2, 'the read waits while nothing changes');
+      a.term = term;
+      b.term = term;
+      const changed = Date.now();
+      await c.kv.get('see the new term');
+      if (term === 3n) {
+        await until(() => rRanges() === 2, 2000, 'the read to be sent again after the first change');
+        assert.ok(Date.now() - changed < UNRESPONSIVE_MS, `sent again ${Date.now() - changed} ms after the change`);
+      }
+    }
+    const started = Date.now();
+    await pending;
+    assert.ok(Date.now() - started < UNRESPONSIVE_MS, 'answered soon after the second change');
+    assert.equal(rRanges(), 3);
+  });
+});
+
 describe('require-leader metadata', { timeout: 30_000 }, () => {
   it('watch and keepalive streams, writes and linearizable reads carry hasleader; serializable reads do not', async () => {
     const a = await fake();
