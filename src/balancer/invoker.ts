@@ -29,7 +29,7 @@ import type { EndpointChannel } from './channel.js';
 import type { TrackedAttempt } from './health.js';
 import { HealthMonitor } from './monitor.js';
 import { EndpointPool } from './pool.js';
-import { statusProbe } from './probe.js';
+import { readProbe } from './probe.js';
 import { openBidiStream } from './stream.js';
 import type { BidiMethodName, BidiStream, OpenStreamOptions } from './invoke.js';
 import { isRepeatable, requiresLeader, retryAfter, shouldRetry } from './retry.js';
@@ -79,7 +79,7 @@ export class Invoker implements Invoke {
     this.#monitor = new HealthMonitor(this.#pool, {
       unresponsiveMs: options.unresponsiveMs,
       silenceProbeMs: options.unresponsiveMs * silenceProbeFactor,
-      probe: statusProbe,
+      probe: readProbe,
     });
     this.#sync =
       options.autoSyncIntervalMs > 0 ? new EndpointSync(this, this.#pool, { intervalMs: options.autoSyncIntervalMs }) : undefined;

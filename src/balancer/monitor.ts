@@ -1,6 +1,6 @@
 /**
  * The health monitor: decides when an endpoint is set aside and when it is trusted again.
- * Its evidence is the probe (probe.ts): a Maintenance.Status call with require-leader
+ * Its evidence is the probe (probe.ts): a small linearizable read with require-leader
  * metadata and a deadline of half the unresponsive threshold (`unresponsiveMs`).
  *
  * - Stall: when the oldest unary call on an endpoint has waited half the threshold and

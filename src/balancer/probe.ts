@@ -1,13 +1,17 @@
 /**
- * The health probe: one cheap Maintenance.Status call to one endpoint, with etcd's
- * require-leader metadata and a short deadline. It tells a member that answers and has a
- * leader from one that is frozen (no answer in time), leaderless, or unreachable. It is an
- * ordinary RPC, not an HTTP/2 ping, so etcd's ping policy does not apply to it.
+ * The health probe: one linearizable read of the key `health` (count only, so the answer is
+ * a few bytes whatever the key holds) on one endpoint, with etcd's require-leader metadata and
+ * a short deadline - what `etcdctl endpoint health` asks. Unlike a Status call, which a member
+ * answers from local state, it goes the way every linearizable call goes: the member must have
+ * a leader, get a read index from it, and have applied up to it. So it tells a member that can
+ * serve from one that is frozen, leaderless, cut off from its leader, still catching up, or
+ * unreachable. Any etcd answer counts (a permission error included: it is given after the
+ * read index). It is an ordinary RPC, not an HTTP/2 ping, so etcd's ping policy does not apply.
  */
 import * as grpc from '@grpc/grpc-js';
 import { classifyStatus, NoLeaderError, RequestTimedOutError, ServerStoppedError } from '../errors.js';
 import { GrpcCode } from '../protocol/error-table.js';
-import type { StatusResponse } from '../protocol/messages.generated.js';
+import type { RangeResponse } from '../protocol/messages.generated.js';
 import { methodDef } from '../protocol/services.js';
 import type { EndpointChannel } from './channel.js';
 
@@ -27,19 +31,23 @@ export type ProbeOutcome =
 /** Sends one probe; resolves with its outcome (never rejects). */
 export type Prober = (channel: EndpointChannel, timeoutMs: number) => Promise<ProbeOutcome>;
 
-const status = methodDef('Maintenance', 'Status');
+const range = methodDef('KV', 'Range');
 const leaderMetadata = new grpc.Metadata();
 leaderMetadata.set('hasleader', 'true');
 
-/** Probes with `Maintenance.Status` (require-leader, deadline `timeoutMs`). */
-export const statusProbe: Prober = (channel, timeoutMs) =>
+/** The key read by probes (the one etcdctl's health check reads). */
+export const PROBE_KEY = 'health';
+const probeRequest = { key: new TextEncoder().encode(PROBE_KEY), count_only: true };
+
+/** Probes with a count-only linearizable read of {@link PROBE_KEY} (require-leader, deadline `timeoutMs`). */
+export const readProbe: Prober = (channel, timeoutMs) =>
   new Promise<ProbeOutcome>((resolve) => {
     try {
       channel.client.makeUnaryRequest(
-        status.path,
-        status.requestSerialize as (value: unknown) => Buffer,
-        status.responseDeserialize as (bytes: Buffer) => StatusResponse,
-        {},
+        range.path,
+        range.requestSerialize as (value: unknown) => Buffer,
+        range.responseDeserialize as (bytes: Buffer) => RangeResponse,
+        probeRequest,
         leaderMetadata,
         { deadline: Date.now() + timeoutMs },
         (error, response) => resolve(error == null ? answered(response) : failed(error, channel, timeoutMs)),
@@ -49,9 +57,7 @@ export const statusProbe: Prober = (channel, timeoutMs) =>
     }
   });
 
-function answered(response: StatusResponse | undefined): ProbeOutcome {
-  // A member that answers without knowing a leader (leader 0) cannot serve linearizable calls.
-  if (response !== undefined && response.leader === 0n) return { kind: 'no-leader', detail: 'no leader' };
+function answered(response: RangeResponse | undefined): ProbeOutcome {
   return { kind: 'ok', term: response?.header?.raft_term, revision: response?.header?.revision };
 }
 

@@ -102,11 +102,11 @@ describe('an endpoint that stops answering', { timeout: 30_000 }, () => {
     a.freeze();
     await c.kv.get('stuck'); // routed to a or b; a is found out either way below
     for (let i = 0; i < 4; i++) await c.kv.get('x');
-    await until(() => a.count('Status') > 0, 3000, 'a probe of the frozen endpoint');
+    await until(() => a.count('Probe') > 0, 3000, 'a probe of the frozen endpoint');
     a.thaw();
     const before = a.count('Range');
     // Probes back off to at most 2 s; within that the endpoint is back in the rotation.
-    await until(() => a.calls.at(-1)?.method === 'Status', 3000, 'a probe after the thaw');
+    await until(() => a.calls.at(-1)?.method === 'Probe', 3000, 'a probe after the thaw');
     for (let i = 0; i < 20 && a.count('Range') === before; i++) {
       await c.kv.get('y');
       await sleep(100);
@@ -126,7 +126,7 @@ describe('an endpoint that stops answering', { timeout: 30_000 }, () => {
     a.revision = 40n;
     a.thaw();
     const rangesOnA = a.count('Range');
-    const probes = () => a.count('Status');
+    const probes = () => a.count('Probe');
     // While a answers with a lower revision that keeps rising, it stays aside.
     for (const revision of [40n, 60n, 80n]) {
       a.revision = revision;
@@ -172,7 +172,7 @@ describe('an endpoint that stops answering', { timeout: 30_000 }, () => {
     await Promise.all([c.kv.get('slow1'), c.kv.get('slow2')]);
     const took = Date.now() - started;
     assert.ok(took >= UNRESPONSIVE_MS * 2 - 50, `both slow reads were answered by their endpoint (${took} ms)`);
-    assert.ok(a.count('Status') + b.count('Status') > 0, 'the endpoints were probed');
+    assert.ok(a.count('Probe') + b.count('Probe') > 0, 'the endpoints were probed');
     const writes = [c.kv.put('p1', 'v'), c.kv.put('p2', 'v')];
     await Promise.all(writes);
   });
@@ -211,7 +211,7 @@ describe('a member without a leader', { timeout: 30_000 }, () => {
     const refused = a.count('Range');
     leaderless = false;
     const refusedAt = Date.now();
-    await until(() => a.calls.some((call) => call.method === 'Status' && call.at > refusedAt), 3000, 'a probe');
+    await until(() => a.calls.some((call) => call.method === 'Probe' && call.at > refusedAt), 3000, 'a probe');
     for (let i = 0; i < 30 && a.count('Range') === refused; i++) {
       await c.kv.get('again');
       await sleep(100);

@@ -29,7 +29,7 @@ export interface FakeCall {
 export interface FakeEtcd {
   readonly endpoint: string;
   readonly memberId: bigint;
-  /** Every unary call, in arrival order. */
+  /** Every unary call, in arrival order (the client's health probes as method `Probe`). */
   readonly calls: FakeCall[];
   /** Every stream opened: its method and whether it carried `hasleader: true`. */
   readonly streams: { method: string; hasLeader: boolean }[];
@@ -61,6 +61,11 @@ const unaryMethods: Record<string, string[]> = {
   Lease: ['LeaseGrant', 'LeaseRevoke', 'LeaseTimeToLive', 'LeaseLeases'],
 };
 
+/** The client's health probe (a count-only read of `health`) is recorded as method `Probe`. */
+function isProbe(method: string, request: Record<string, unknown>): boolean {
+  return method === 'Range' && request.count_only === true && Buffer.from(request.key as Uint8Array).toString() === 'health';
+}
+
 /** Starts a fake member on `port` (0: a free one). */
 export async function startFakeEtcd(port = 0): Promise<FakeEtcd> {
   const server = new grpc.Server();
@@ -74,6 +79,8 @@ export async function startFakeEtcd(port = 0): Promise<FakeEtcd> {
     switch (method) {
       case 'Status':
         return { version: '3.4.23', leader: memberId };
+      case 'Probe':
+        return { count: 0n };
       case 'MemberList':
         return { members: fake.members };
       case 'LeaseGrant':
@@ -88,13 +95,13 @@ export async function startFakeEtcd(port = 0): Promise<FakeEtcd> {
     (method: string) =>
     (call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>, callback: grpc.sendUnaryData<unknown>): void => {
       const record: FakeCall = {
-        method,
+        method: isProbe(method, call.request) ? 'Probe' : method,
         request: call.request,
         hasLeader: call.metadata.get('hasleader')[0] === 'true',
         at: Date.now(),
       };
       fake.calls.push(record);
-      answer(frozen ? 'hang' : fake.script(record), method, call.request, callback);
+      answer(frozen ? 'hang' : fake.script(record), record.method, call.request, callback);
     };
   const answer = (reply: FakeReply, method: string, request: Record<string, unknown>, callback: grpc.sendUnaryData<unknown>): void => {
     if (reply === 'hang') {
