@@ -13,12 +13,18 @@ export type Reply = { ok: Init<RangeResponse> } | { fail: EtcdErrorName } | { st
 
 export interface FakeKv {
   readonly endpoint: string;
-  /** Calls received per method. */
+  /** Calls received per method (the client's health probes as `Probe`). */
   readonly calls: Record<string, number>;
   close(): Promise<void>;
 }
 
 const header = { cluster_id: 1n, member_id: 2n, revision: 5n, raft_term: 3n };
+
+/** The client's health probe is a count-only read of `health`. */
+function isProbe(method: string, request: unknown): boolean {
+  const r = request as { key?: Uint8Array; count_only?: boolean };
+  return method === 'Range' && r.count_only === true && r.key !== undefined && Buffer.from(r.key).toString() === 'health';
+}
 
 /**
  * Starts the fake on `port` (0: any free port); `script(method, n)` decides the reply to the
@@ -30,7 +36,13 @@ export async function startFakeKv(script: (method: string, n: number) => Reply, 
   const hanging = new Set<grpc.sendUnaryData<unknown>>();
   const handler =
     (method: string) =>
-    (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>): void => {
+    (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>): void => {
+      if (isProbe(method, call.request)) {
+        // The client's health probe: counted apart, and always answered (the member is alive).
+        calls.Probe = (calls.Probe ?? 0) + 1;
+        callback(null, { header, count: 0n });
+        return;
+      }
       calls[method] = (calls[method] ?? 0) + 1;
       const reply = script(method, calls[method]!);
       if (reply === 'hang') {

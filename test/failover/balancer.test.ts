@@ -131,7 +131,7 @@ describe('an endpoint that stops answering', { timeout: 30_000 }, () => {
     for (const revision of [40n, 60n, 80n]) {
       a.revision = revision;
       const before = probes();
-      await until(() => probes() > before, 4000, `a probe of a at revision ${revision}`);
+      await until(() => probes() > before, 8000, `a probe of a at revision ${revision}`);
       for (let i = 0; i < 5; i++) await c.kv.get('y');
     }
     assert.equal(a.count('Range'), rangesOnA, 'no read went to the member while it was catching up');
