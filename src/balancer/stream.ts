@@ -108,27 +108,49 @@ function closedError(closing: AbortSignal): EtcdError {
   return closing.reason instanceof EtcdError ? closing.reason : new ClientClosedError();
 }
 
-/** Queued events before {@link BidiStream.listen}. */
-type Pending<Res> = { data: Res } | { end: EtcdError };
+/** What arrived before {@link BidiStream.listen}: messages, then possibly the end. */
+interface Backlog<Res> {
+  readonly messages: Res[];
+  end: EtcdError | undefined;
+}
 
-/** The grpc-js backed implementation. */
+/** A grpc-js call as `Channel.createCall` returns it (kept out of every public type). */
+type LowLevelCall = ReturnType<grpc.Channel['createCall']>;
+
+/**
+ * The grpc-js backed implementation, on grpc-js's call API (`Channel.createCall`) rather than
+ * its Duplex stream: each response reaches the handlers straight from the call's listener, with
+ * no stream buffering, no extra ticks and no per-message wrapper object. What the Duplex did
+ * for us is done here: requests are serialized and sent one at a time (the next once the
+ * previous one is written, as a Writable would), the half-close waits for them, and reading
+ * is re-armed after every message (the handlers never hold messages back; the watch layer
+ * bounds its own buffers).
+ */
 class GrpcBidiStream<Req, Res> implements BidiStream<Req, Res> {
   readonly endpoint: string;
-  readonly #call: grpc.ClientDuplexStream<unknown, unknown>;
+  readonly #call: LowLevelCall;
+  readonly #serialize: (message: Init<Req>) => Buffer;
+  readonly #deserialize: (bytes: Buffer) => Res;
   #handlers: StreamHandlers<Res> | undefined;
-  #pending: Pending<Res>[] | undefined;
+  #backlog: Backlog<Res> | undefined;
+  /** Set once the call's status arrived (or a local failure ended it). */
   #status: grpc.StatusObject | undefined;
-  /** Why the client side ended it (cancel / signal / close), if it did. */
+  /** Why the client side ended it (cancel / signal / close / bad message), if it did. */
   #localEnd: EtcdError | undefined;
   #halfClosed = false;
   #reported = false;
+  /** Serialized requests waiting for the one being written. */
+  #outbox: Buffer[] | undefined;
+  #writing = false;
+  readonly #written: { callback: () => void };
   readonly #signal: AbortSignal | undefined;
   readonly #closing: AbortSignal | undefined;
   readonly #onAbort: (() => void) | undefined;
   readonly #channel: EndpointChannel;
+  readonly #health: EndpointChannel['health'];
   readonly #monitor: StreamObserver | undefined;
-  /** This stream as its endpoint's health record sees it. */
-  readonly #tracked: TrackedStream;
+  /** This stream as its endpoint's health record sees it (this class moves `lastMessageAt`). */
+  readonly #tracked: { -readonly [K in keyof TrackedStream]: TrackedStream[K] };
 
   constructor(
     channel: EndpointChannel,
@@ -140,39 +162,26 @@ class GrpcBidiStream<Req, Res> implements BidiStream<Req, Res> {
   ) {
     this.endpoint = channel.endpoint.address;
     this.#channel = channel;
+    this.#health = channel.health;
     this.#monitor = monitor;
-    const tracked = {
+    this.#serialize = def.requestSerialize as unknown as (message: Init<Req>) => Buffer;
+    this.#deserialize = def.responseDeserialize as unknown as (bytes: Buffer) => Res;
+    this.#written = { callback: () => this.#onWritten() };
+    this.#tracked = {
       leaderBound: def.path === leaseKeepAlivePath,
       lastMessageAt: Date.now(),
       abandon: (error: EtcdError) => this.#abandon(error),
     };
-    this.#tracked = tracked;
-    this.#call = channel.client.makeBidiStreamRequest(
-      def.path,
-      def.requestSerialize as (value: unknown) => Buffer,
-      def.responseDeserialize,
-      requireLeader ? leaderMetadata : plainMetadata,
-      {},
-    );
-    const call = this.#call;
-    const health = channel.health;
-    call.on('data', (message: Res) => {
-      const now = Date.now();
-      health.lastHeard = now;
-      tracked.lastMessageAt = now;
-      const term = (message as { header?: { raft_term?: bigint } } | undefined)?.header?.raft_term;
-      if (monitor !== undefined && term !== undefined && term > monitor.term) monitor.observeTerm(term);
-      this.#emit({ data: message });
+    // No deadline, default host, no parent call, default propagation: what a Client call with
+    // empty call options uses.
+    const call = channel.client.getChannel().createCall(def.path, Infinity, undefined, null, undefined);
+    this.#call = call;
+    call.start(requireLeader ? leaderMetadata : plainMetadata, {
+      onReceiveMetadata: () => {},
+      onReceiveMessage: (bytes: Buffer) => this.#onMessage(bytes),
+      onReceiveStatus: (status: grpc.StatusObject) => this.#onStatus(status),
     });
-    // grpc-js emits 'error' for every non-OK status; 'status' follows and carries the same facts.
-    call.on('error', () => {});
-    call.on('status', (status: grpc.StatusObject) => {
-      this.#status = status;
-      // The readable side ends after its buffered messages; report then (or now if it has).
-      if (call.readableEnded) this.#finish();
-    });
-    call.on('end', () => this.#finish());
-    call.on('close', () => this.#finish());
+    call.startRead();
     this.#signal = signal;
     this.#closing = closing;
     if (signal !== undefined || closing !== undefined) {
@@ -181,12 +190,12 @@ class GrpcBidiStream<Req, Res> implements BidiStream<Req, Res> {
           closing?.aborted === true
             ? closedError(closing)
             : cancelledError(signal?.reason, { idempotent: true, endpoint: this.endpoint }, false);
-        call.cancel();
+        this.#cancelCall();
       };
       signal?.addEventListener('abort', this.#onAbort, { once: true });
       closing?.addEventListener('abort', this.#onAbort, { once: true });
     }
-    health.streams.add(this.#tracked);
+    this.#health.streams.add(this.#tracked);
     monitor?.streamOpened(channel);
   }
 
@@ -196,48 +205,110 @@ class GrpcBidiStream<Req, Res> implements BidiStream<Req, Res> {
 
   listen(handlers: StreamHandlers<Res>): void {
     this.#handlers = handlers;
-    const pending = this.#pending;
-    if (pending === undefined) return;
-    this.#pending = undefined;
-    for (const item of pending) this.#deliver(handlers, item);
+    const backlog = this.#backlog;
+    if (backlog === undefined) return;
+    this.#backlog = undefined;
+    for (const message of backlog.messages) this.#deliver(handlers, message);
+    if (backlog.end !== undefined) this.#deliverEnd(handlers, backlog.end);
   }
 
   write(message: Init<Req>): boolean {
     if (this.ended || this.#halfClosed) return false;
-    return this.#call.write(message);
+    let bytes: Buffer;
+    try {
+      bytes = this.#serialize(message);
+    } catch (error) {
+      // A request that cannot be encoded is a local failure, not the endpoint's: the stream
+      // ends with it (not retryable), as when a handler throws.
+      this.#localEnd = internalError(error, { idempotent: true, endpoint: this.endpoint });
+      this.#cancelCall();
+      return false;
+    }
+    if (this.#writing) {
+      (this.#outbox ??= []).push(bytes);
+    } else {
+      this.#writing = true;
+      this.#call.sendMessageWithContext(this.#written, bytes);
+    }
+    return true;
   }
 
   end(): void {
     if (this.ended || this.#halfClosed) return;
     this.#halfClosed = true;
-    this.#call.end();
+    if (!this.#writing) this.#call.halfClose();
   }
 
   cancel(): void {
     if (this.#reported || this.#localEnd !== undefined) return;
     this.#localEnd = cancelledError(undefined, { idempotent: true, endpoint: this.endpoint }, false);
-    this.#call.cancel();
+    this.#cancelCall();
+  }
+
+  #cancelCall(): void {
+    this.#outbox = undefined;
+    this.#call.cancelWithStatus(GrpcCode.CANCELLED, 'Cancelled on client');
+  }
+
+  /** The previous request was written: send the next one, or the pending half-close. */
+  #onWritten(): void {
+    const next = this.#outbox?.shift();
+    if (next !== undefined && !this.ended) {
+      this.#call.sendMessageWithContext(this.#written, next);
+      return;
+    }
+    this.#writing = false;
+    if (this.#halfClosed && !this.ended) this.#call.halfClose();
   }
 
   /** Ends the stream with `error` (the endpoint stopped answering or was removed). */
   #abandon(error: EtcdError): void {
     if (this.#reported || this.#localEnd !== undefined) return;
     this.#localEnd = error;
-    this.#call.cancel();
+    this.#cancelCall();
   }
 
-  /** Reports the end once the status is known and the readable side has delivered everything. */
-  #finish(): void {
-    if (this.#reported || this.#status === undefined) return;
+  #onMessage(bytes: Buffer): void {
+    if (this.#status !== undefined) return;
+    let message: Res;
+    try {
+      message = this.#deserialize(bytes);
+    } catch (error) {
+      // As grpc-js does for a response it cannot parse: the call fails with INTERNAL.
+      this.#call.cancelWithStatus(GrpcCode.INTERNAL, `Response message parsing error: ${errorText(error)}`);
+      return;
+    }
+    const now = Date.now();
+    this.#health.lastHeard = now;
+    this.#tracked.lastMessageAt = now;
+    const monitor = this.#monitor;
+    if (monitor !== undefined) {
+      const term = (message as { header?: { raft_term?: bigint } }).header?.raft_term;
+      if (term !== undefined && term > monitor.term) monitor.observeTerm(term);
+    }
+    const handlers = this.#handlers;
+    if (handlers === undefined) (this.#backlog ??= { messages: [], end: undefined }).messages.push(message);
+    else this.#deliver(handlers, message);
+    // Ask for the next message (grpc-js holds the stream until asked).
+    if (this.#status === undefined) this.#call.startRead();
+  }
+
+  /** grpc-js reports the status after every message it delivered: the end can be reported now. */
+  #onStatus(status: grpc.StatusObject): void {
+    if (this.#reported) return;
+    this.#status = status;
     this.#reported = true;
-    this.#channel.health.streams.delete(this.#tracked);
+    this.#outbox = undefined;
+    this.#health.streams.delete(this.#tracked);
     if (this.#onAbort !== undefined) {
       this.#signal?.removeEventListener('abort', this.#onAbort);
       this.#closing?.removeEventListener('abort', this.#onAbort);
     }
-    const error = this.#endError(this.#status);
+    const error = this.#endError(status);
     if (this.#localEnd === undefined) this.#monitor?.failed(this.#channel, error);
-    this.#emit({ end: error });
+    const handlers = this.#handlers;
+    if (handlers === undefined) (this.#backlog ??= { messages: [], end: undefined }).end = error;
+    else this.#deliverEnd(handlers, error);
   }
 
   #endError(status: grpc.StatusObject): EtcdError {
@@ -254,31 +325,26 @@ class GrpcBidiStream<Req, Res> implements BidiStream<Req, Res> {
     return classifyStatus(status, { idempotent: true, endpoint: this.endpoint }, status);
   }
 
-  #emit(item: Pending<Res>): void {
-    const handlers = this.#handlers;
-    if (handlers === undefined) {
-      (this.#pending ??= []).push(item);
-      return;
-    }
-    this.#deliver(handlers, item);
-  }
-
   /** Handlers must not throw; if one does, the stream is cancelled and ends with that failure. */
-  #deliver(handlers: StreamHandlers<Res>, item: Pending<Res>): void {
-    if ('end' in item) {
-      try {
-        handlers.end(item.end);
-      } catch {
-        // Nothing is left to report to; the stream is over either way.
-      }
-      return;
-    }
+  #deliver(handlers: StreamHandlers<Res>, message: Res): void {
     try {
-      handlers.data(item.data);
+      handlers.data(message);
     } catch (error) {
       if (this.#reported || this.#localEnd !== undefined) return;
       this.#localEnd = internalError(error, { idempotent: true, endpoint: this.endpoint });
-      this.#call.cancel();
+      this.#cancelCall();
     }
   }
+
+  #deliverEnd(handlers: StreamHandlers<Res>, error: EtcdError): void {
+    try {
+      handlers.end(error);
+    } catch {
+      // Nothing is left to report to; the stream is over either way.
+    }
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -152,4 +152,49 @@ describe('bidi stream seam', { timeout: 30_000 }, () => {
     stream.cancel();
     await seen.ended;
   });
+  it('sends a burst of writes whole and in order, even before the call is set up', async () => {
+    const stream = await invoker().openStream('Watch', 'Watch');
+    const seen = record(stream);
+    // Written in the same tick as the open: the call is still resolving its configuration.
+    for (let id = 1n; id <= 20n; id++) {
+      assert.equal(stream.write({ create_request: { key: Buffer.from(`burst/${id}`), watch_id: id } }), true);
+    }
+    await seen.nextMessage(20);
+    assert.deepEqual(
+      seen.messages.map((m) => m.watch_id),
+      Array.from({ length: 20 }, (_, i) => BigInt(i + 1)),
+    );
+    assert.ok(seen.messages.every((m) => m.created));
+    stream.cancel();
+    await seen.ended;
+  });
+
+  it('half-closes only after the writes queued before end()', async () => {
+    const stream = await invoker().openStream('Watch', 'Watch');
+    const seen = record(stream);
+    for (let id = 1n; id <= 5n; id++) stream.write({ create_request: { key: Buffer.from(`end/${id}`), watch_id: id } });
+    stream.end();
+    assert.equal(stream.write({ progress_request: {} }), false, 'no write after end()');
+    // The bundled server keeps a half-closed Watch stream open, like etcd's watchers stay.
+    await seen.nextMessage(5);
+    assert.deepEqual(
+      seen.messages.map((m) => m.watch_id),
+      [1n, 2n, 3n, 4n, 5n],
+    );
+    stream.cancel();
+    assert.ok((await seen.ended) instanceof CancelledError);
+  });
+
+  it('ends with a non-retryable error when a request cannot be encoded', async () => {
+    const stream = await invoker().openStream('Watch', 'Watch');
+    const seen = record(stream);
+    const bad = { create_request: { key: 42 } } as unknown as Parameters<Stream['write']>[0];
+    assert.equal(stream.write(bad), false);
+    const error = await seen.ended;
+    assert.ok(error instanceof EtcdError);
+    assert.equal(error.retryable, false);
+    assert.match(error.message, /encode/);
+    await settle();
+    assert.equal(seen.ends.length, 1);
+  });
 });
