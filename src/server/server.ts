@@ -23,7 +23,10 @@ export class EtcdServer {
       identities: [newMemberIdentity(options.name)],
       host: options.host,
       ports: [options.port],
-      proxied: false,
+      // Behind the same TCP front as a cluster member: it rewrites the `:authority` etcdctl
+      // sends on its direct Maintenance dials (`http://host:port`), which Node's HTTP/2 server
+      // would otherwise reset (see cluster/authority-fix.ts). Never faulted here.
+      proxied: true,
       leader: 0,
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
       requireLeaderCancelMs: REQUIRE_LEADER_CANCEL_MS,

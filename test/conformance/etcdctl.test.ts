@@ -151,3 +151,39 @@ describe('etcdctl 3.4: bundled server vs etcd 3.4.23', { skip: etcdAvailable() }
     });
   });
 });
+
+/**
+ * etcdctl dials a member directly for Maintenance calls and then sends the endpoint as given,
+ * scheme included, as the HTTP/2 `:authority` (with `--cluster`, always: it takes the members'
+ * client URLs). etcd answers; so must the bundled server on its own, not only as a cluster.
+ */
+describe('etcdctl 3.4 maintenance calls on an http:// endpoint', { skip: etcdAvailable() }, () => {
+  const servers: { name: string; handle: ServerHandle }[] = [];
+
+  before(
+    async () => {
+      servers.push({ name: 'etcd', handle: await startRealEtcd() });
+      servers.push({ name: 'bundled', handle: await startBundled() });
+    },
+    { timeout: 60_000 },
+  );
+
+  after(
+    async () => {
+      for (const { handle } of servers.splice(0)) await handle.stop();
+    },
+    { timeout: 30_000 },
+  );
+
+  for (const args of [['endpoint', 'status'], ['endpoint', 'status', '--cluster'], ['endpoint', 'health']]) {
+    it(`etcdctl --endpoints=http://... ${args.join(' ')} succeeds on both servers`, async () => {
+      for (const { name, handle } of servers) {
+        const url = `http://${handle.endpoint}`;
+        const result = await etcdctl(url, args, { timeoutMs: 15_000 });
+        assert.equal(result.code, 0, `${name}: exit code (stderr: ${result.stderr})`);
+        assert.ok(result.stdout.includes(url) || result.stderr.includes(url), `${name}: output names ${url}: ${result.stdout}${result.stderr}`);
+        assert.doesNotMatch(result.stdout + result.stderr, /PROTOCOL_ERROR|Failed/, `${name}: no failure`);
+      }
+    });
+  }
+});
