@@ -17,6 +17,7 @@
  * or waiting to re-open) -> `idle` when the last lease goes; `closed` is final.
  */
 import pRetry from 'p-retry';
+import { reconnectPolicy } from '../balancer/reconnect.js';
 import { ClientClosedError, EtcdError, internalError, UnavailableError } from '../errors.js';
 import { GrpcCode } from '../protocol/error-table.js';
 import type { LeaseKeepAliveResponse } from '../protocol/messages.generated.js';
@@ -49,7 +50,7 @@ export interface KnownRenewal {
 
 /** Tuning knobs (tests shorten them). */
 export interface KeepAliveManagerOptions {
-  /** Re-open backoff bounds (jittered, doubling). Default 50 ms .. 2000 ms. */
+  /** Re-open backoff bounds (jittered, doubling). Default: the streams' `reconnectPolicy` (50 ms .. 2 s). */
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
   /** Clock (ms timestamps). Default `Date.now`. */
@@ -104,8 +105,8 @@ export class KeepAliveManager {
   constructor(open: OpenKeepAliveStream, options: KeepAliveManagerOptions = {}) {
     this.#open = open;
     this.#now = options.now ?? Date.now;
-    this.#minBackoffMs = options.minBackoffMs ?? 50;
-    this.#maxBackoffMs = options.maxBackoffMs ?? 2000;
+    this.#minBackoffMs = options.minBackoffMs ?? reconnectPolicy.minDelayMs;
+    this.#maxBackoffMs = options.maxBackoffMs ?? reconnectPolicy.maxDelayMs;
     this.#timers = new TimerQueue(this.#now);
   }
 

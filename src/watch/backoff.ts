@@ -1,18 +1,12 @@
 /**
  * The watch's retry policy: which failures are worth another attempt, and the jittered
- * exponential backoff between attempts (p-retry), without a retry limit.
+ * exponential backoff between attempts (p-retry, bounds shared with every stream in
+ * ../balancer/reconnect.ts), without a retry limit.
  */
 import pRetry from 'p-retry';
 import { ClientClosedError, EtcdError } from '../errors.js';
+import { reconnectPolicy } from '../balancer/reconnect.js';
 import { GrpcCode } from '../protocol/error-table.js';
-
-/** Bounds of the reconnect backoff. */
-export const reconnectPolicy = {
-  /** First delay (before jitter, which multiplies by 1..2); doubles per failed attempt. */
-  minDelayMs: 50,
-  /** Largest delay. */
-  maxDelayMs: 2000,
-} as const;
 
 /** Stream codes after which reconnecting can help (the transport broke, the member is unhealthy). */
 const transientCodes: ReadonlySet<number> = new Set([
