@@ -18,6 +18,7 @@ import type { ClientId } from './clients.js';
 import type { FailoverRaw } from './failover-worker.js';
 import type { Target } from './report.js';
 import { startBenchChild } from './watch-child.js';
+import { row } from './table.js';
 
 const run = promisify(execFile);
 const ETCDCTL = '/usr/bin/etcdctl';
@@ -300,10 +301,6 @@ export function evaluateFailover(cells: readonly FailoverCell[]): FailoverReport
     },
     lease: { description: 'etcdkit lease survives the pause (leases lost)', met: met(leaseLost === 0), worst: results.length ? leaseLost : null },
   };
-}
-
-function row(cols: string[], widths: number[]): string {
-  return cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
 }
 
 /** The failover tables, one per case. */

@@ -13,6 +13,7 @@ import type { ClientId } from './clients.js';
 import type { Target } from './report.js';
 import type { BenchServer } from './servers.js';
 import { startBenchChild, type BenchChild } from './watch-child.js';
+import { dec, int, row } from './table.js';
 
 export interface LeasePlan {
   leases: number;
@@ -266,13 +267,6 @@ export function evaluateLease(cells: readonly LeaseCell[]): LeaseReport['targets
       worst: lost.length ? Math.max(...lost) : null,
     },
   };
-}
-
-const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-const dec = new Intl.NumberFormat('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
-
-function row(cols: string[], widths: number[]): string {
-  return cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
 }
 
 /** The lease tables, one per server. */

@@ -5,6 +5,7 @@ import { formatLease, type LeaseReport } from './lease.js';
 import { SCENARIOS, type ScenarioId } from './scenarios.js';
 import type { Measurement } from './measure.js';
 import { formatWatch, type WatchReport } from './watch.js';
+import { dec, int, row } from './table.js';
 
 /** The scenario groups `--only` selects. */
 export type BenchGroup = 'kv' | 'watch' | 'lease' | 'failover';
@@ -114,9 +115,6 @@ export function evaluate(comparisons: readonly Comparison[]): BenchReport['targe
   };
 }
 
-const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-const dec = new Intl.NumberFormat('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
-
 function cpu(m: Measurement | undefined, range: boolean): string {
   if (!m) return 'failed';
   return range ? `${dec.format(m.cpuUsPerOp / 1000)} ms` : `${dec.format(m.cpuUsPerOp)} µs`;
@@ -141,10 +139,6 @@ function decodeVerdict(c: Comparison | undefined): string {
 
 function decodeCpu(m: Measurement | undefined): string {
   return m?.decodeUsPerRange === undefined ? '—' : `${dec.format(m.decodeUsPerRange / 1000)} ms`;
-}
-
-function row(cols: string[], widths: number[]): string {
-  return cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
 }
 
 function targetLine(t: Target, digits = 2): string {

@@ -10,6 +10,7 @@ import type { ClientId } from './clients.js';
 import type { Target } from './report.js';
 import type { BenchServer } from './servers.js';
 import { startBenchChild } from './watch-child.js';
+import { dec, dec2, int, row } from './table.js';
 
 /** Keys and values the watch group writes and watches. */
 export const WATCH_DATA = {
@@ -298,14 +299,6 @@ export function evaluateWatch(cells: readonly WatchCell[], comparisons: readonly
       worst: heap.length ? Math.max(...heap) : null,
     },
   };
-}
-
-const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-const dec = new Intl.NumberFormat('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
-const dec2 = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-
-function row(cols: string[], widths: number[]): string {
-  return cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
 }
 
 /** The watch tables, one per server. */
