@@ -18,7 +18,7 @@ import {
 } from '../errors.js';
 import type { CallFacts } from '../errors.js';
 import { GrpcCode } from '../protocol/error-table.js';
-import type { Init, ServiceName } from '../protocol/messages.generated.js';
+import type { Init, ResponseHeader, ServiceName } from '../protocol/messages.generated.js';
 import { methodDef } from '../protocol/services.js';
 import type { MethodDef } from '../protocol/services.js';
 import type { Invoke, RequestType, ResponseType, UnaryMethodName } from './invoke.js';
@@ -241,15 +241,7 @@ export class Invoker implements Invoke {
             if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
             if (error === null || error === undefined) {
               health.lastHeard = Date.now();
-              // Every etcd answer carries the raft term (a higher one means the leader changed)
-              // and the revision the member has applied.
-              const header = (response as { header?: { raft_term?: bigint; revision?: bigint } } | undefined)?.header;
-              if (header !== undefined) {
-                const term = header.raft_term;
-                if (term !== undefined && term > this.#monitor.term) this.#monitor.observeTerm(term);
-                const revision = header.revision;
-                if (revision !== undefined && revision > this.#monitor.revision) this.#monitor.observeRevision(revision);
-              }
+              this.#monitor.observeHeader((response as { header?: ResponseHeader } | undefined)?.header);
               resolve(response);
               return;
             }

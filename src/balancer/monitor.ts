@@ -102,13 +102,21 @@ export class HealthMonitor {
     this.#armBy(startedAt + this.#probeMs);
   }
 
-  /** The highest raft term seen so far. */
-  get term(): bigint {
-    return this.#term;
+  /**
+   * What every etcd answer (a unary response, a stream message) tells about the cluster: its
+   * raft term (a higher one means the leader changed) and the store revision the answering
+   * member has applied. The one place the client reads response headers for its balancer.
+   */
+  observeHeader(header: { readonly raft_term?: bigint; readonly revision?: bigint } | undefined): void {
+    if (header === undefined) return;
+    const term = header.raft_term;
+    if (term !== undefined && term > this.#term) this.#observeTerm(term);
+    const revision = header.revision;
+    if (revision !== undefined && revision > this.#revision) this.#revision = revision;
   }
 
   /** An answer carried raft term `term`: a higher one means the leader changed. */
-  observeTerm(term: bigint): void {
+  #observeTerm(term: bigint): void {
     if (term <= this.#term) return;
     const first = this.#term === 0n;
     this.#term = term;
@@ -128,16 +136,6 @@ export class HealthMonitor {
         stream.abandon(this.#stallError(channel, detail, true));
       }
     }
-  }
-
-  /** The highest store revision seen so far. */
-  get revision(): bigint {
-    return this.#revision;
-  }
-
-  /** An answer showed store revision `revision`. */
-  observeRevision(revision: bigint): void {
-    if (revision > this.#revision) this.#revision = revision;
   }
 
   /** A stream was opened on `channel`: watch it for silence. */
@@ -332,9 +330,8 @@ export class HealthMonitor {
       health.probedRevision = outcome.revision;
       health.probeFailed('stale', detail, now);
     } else if (outcome.kind === 'ok') {
-      if (outcome.revision !== undefined) this.observeRevision(outcome.revision);
       health.recovered(now);
-      if (outcome.term !== undefined) this.observeTerm(outcome.term);
+      this.observeHeader({ raft_term: outcome.term, revision: outcome.revision });
     } else {
       const reason: SuspectReason = outcome.kind === 'timeout' ? 'unresponsive' : outcome.kind;
       if (health.state === 'healthy') health.suspect(reason, outcome.detail, now);

@@ -13,7 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import { cancelledError, classifyStatus, ClientClosedError, EtcdError, internalError, UnavailableError } from '../errors.js';
 import type { CallFacts } from '../errors.js';
 import { GrpcCode } from '../protocol/error-table.js';
-import type { Init, ServiceMethods, ServiceName } from '../protocol/messages.generated.js';
+import type { Init, ResponseHeader, ServiceMethods, ServiceName } from '../protocol/messages.generated.js';
 import { methodDef } from '../protocol/services.js';
 import type { MethodDef } from '../protocol/services.js';
 import type { EndpointChannel } from './channel.js';
@@ -39,10 +39,8 @@ export interface StreamObserver {
   streamOpened(channel: EndpointChannel): void;
   /** A stream on `channel` ended by the server or the transport with `error`. */
   failed(channel: EndpointChannel, error: EtcdError): void;
-  /** The highest raft term seen so far. */
-  readonly term: bigint;
-  /** A message carried raft term `term`. */
-  observeTerm(term: bigint): void;
+  /** A message arrived with `header` (its raft term and the member's revision). */
+  observeHeader(header: ResponseHeader | undefined): void;
 }
 
 /** The stream whose requests followers forward to the leader. */
@@ -281,11 +279,7 @@ class GrpcBidiStream<Req, Res> implements BidiStream<Req, Res> {
     const now = Date.now();
     this.#health.lastHeard = now;
     this.#tracked.lastMessageAt = now;
-    const monitor = this.#monitor;
-    if (monitor !== undefined) {
-      const term = (message as { header?: { raft_term?: bigint } }).header?.raft_term;
-      if (term !== undefined && term > monitor.term) monitor.observeTerm(term);
-    }
+    this.#monitor?.observeHeader((message as { header?: ResponseHeader }).header);
     const handlers = this.#handlers;
     if (handlers === undefined) (this.#backlog ??= { messages: [], end: undefined }).messages.push(message);
     else this.#deliver(handlers, message);
