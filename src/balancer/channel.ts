@@ -8,12 +8,27 @@ import * as grpc from '@grpc/grpc-js';
 import type { ChannelOptions } from '@grpc/grpc-js';
 import type { Endpoint, ResolvedClientOptions } from '../options.js';
 import { EndpointHealth } from './health.js';
+import { StreamSession } from './stream-session.js';
+import type { StreamSessionOptions } from './stream-session.js';
 import { connectFailureReason } from './unreachable.js';
 
 const { connectivityState } = grpc;
 
-/** Channel settings shared by every endpoint channel. */
-export function channelOptions(options: ResolvedClientOptions): ChannelOptions {
+/** Settings shared by every endpoint channel: grpc-js's for unary calls, the stream session's. */
+export interface ChannelSettings {
+  readonly grpc: ChannelOptions;
+  readonly streams: StreamSessionOptions;
+}
+
+/** Channel settings from the client options. */
+export function channelSettings(options: ResolvedClientOptions): ChannelSettings {
+  return {
+    grpc: grpcChannelOptions(options),
+    streams: { keepaliveTimeMs: options.keepaliveTimeMs, keepaliveTimeoutMs: options.keepaliveTimeoutMs },
+  };
+}
+
+function grpcChannelOptions(options: ResolvedClientOptions): ChannelOptions {
   return {
     // etcd accepts pings no more often than every 5 s and never without active calls
     // (options.ts enforces keepaliveTimeMs >= 10 s).
@@ -41,11 +56,16 @@ const emptyRequest = (): Buffer => Buffer.alloc(0);
 const keepBytes = (bytes: Buffer): Buffer => bytes;
 const diagnoseMetadata = new grpc.Metadata();
 
-/** A grpc-js client for one endpoint plus its connectivity state. */
+/**
+ * One endpoint: a grpc-js client for unary calls plus its connectivity state, and the HTTP/2
+ * session its streams run on (see stream-session.ts).
+ */
 export class EndpointChannel {
   readonly endpoint: Endpoint;
   /** The grpc-js client (a channel) used to start calls. */
   readonly client: grpc.Client;
+  /** The connection that carries this endpoint's bidi streams (opened when first needed). */
+  readonly streams: StreamSession;
   /** True while the channel has a ready connection. */
   ready = false;
   /** The balancer's view of the endpoint (set aside, calls and streams on it). */
@@ -59,9 +79,10 @@ export class EndpointChannel {
   #closed = false;
   readonly #listeners = new Set<ChannelListener>();
 
-  constructor(endpoint: Endpoint, options: ChannelOptions) {
+  constructor(endpoint: Endpoint, settings: ChannelSettings) {
     this.endpoint = endpoint;
-    this.client = new grpc.Client(endpoint.address, grpc.credentials.createInsecure(), options);
+    this.client = new grpc.Client(endpoint.address, grpc.credentials.createInsecure(), settings.grpc);
+    this.streams = new StreamSession(endpoint, settings.streams);
     this.#state = this.client.getChannel().getConnectivityState(false);
     this.#watch();
   }
@@ -135,6 +156,7 @@ export class EndpointChannel {
     this.ready = false;
     this.#listeners.clear();
     this.client.close();
+    this.streams.close();
   }
 
   #watch(): void {

@@ -24,7 +24,7 @@ import type { MethodDef } from '../protocol/services.js';
 import type { Invoke, RequestType, ResponseType, UnaryMethodName } from './invoke.js';
 import type { CallOptions, ResolvedClientOptions } from '../options.js';
 import { EndpointSync } from './auto-sync.js';
-import { channelOptions } from './channel.js';
+import { channelSettings } from './channel.js';
 import type { EndpointChannel } from './channel.js';
 import type { TrackedAttempt } from './health.js';
 import { HealthMonitor } from './monitor.js';
@@ -73,7 +73,7 @@ export class Invoker implements Invoke {
   #closed = false;
 
   constructor(options: ResolvedClientOptions) {
-    this.#pool = new EndpointPool(options.endpoints, channelOptions(options));
+    this.#pool = new EndpointPool(options.endpoints, channelSettings(options));
     this.#timeoutMs = options.timeoutMs;
     this.#dialTimeoutMs = options.dialTimeoutMs;
     this.#monitor = new HealthMonitor(this.#pool, {

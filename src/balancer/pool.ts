@@ -19,13 +19,12 @@
  * a removed endpoint's streams are ended (their owners re-open elsewhere) and its channel
  * closes once its last call has ended.
  */
-import type { ChannelOptions } from '@grpc/grpc-js';
 import { ClientClosedError, DeadlineExceededError, UnavailableError } from '../errors.js';
 import type { EtcdError } from '../errors.js';
 import { GrpcCode } from '../protocol/error-table.js';
 import type { Endpoint } from '../options.js';
 import { EndpointChannel } from './channel.js';
-import type { ChannelListener } from './channel.js';
+import type { ChannelListener, ChannelSettings } from './channel.js';
 import { markDialFailure } from './retry.js';
 
 /** Why a wait for a ready endpoint ends without one. */
@@ -54,14 +53,14 @@ export class EndpointPool {
   #channels: EndpointChannel[];
   /** Removed endpoints whose calls are still running. */
   readonly #retiring = new Set<EndpointChannel>();
-  readonly #options: ChannelOptions;
+  readonly #options: ChannelSettings;
   readonly #stateListeners = new Set<ChannelListener>();
   readonly #onChannelChange: ChannelListener = (channel, previous) => this.#onChange(channel, previous);
   #next = 0;
   #closed = false;
   readonly #waiters = new Set<Waiter>();
 
-  constructor(endpoints: readonly Endpoint[], options: ChannelOptions) {
+  constructor(endpoints: readonly Endpoint[], options: ChannelSettings) {
     this.#options = options;
     this.#channels = endpoints.map((endpoint) => this.#open(endpoint));
   }

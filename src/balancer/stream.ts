@@ -9,13 +9,16 @@
  * health monitor ends it (with a retryable UnavailableError, so its owner re-opens elsewhere)
  * when the endpoint stops answering or is removed.
  */
-import * as grpc from '@grpc/grpc-js';
+import http2 from 'node:http2';
 import { cancelledError, classifyStatus, ClientClosedError, EtcdError, internalError, UnavailableError } from '../errors.js';
 import type { CallFacts } from '../errors.js';
 import { GrpcCode } from '../protocol/error-table.js';
 import type { Init, ResponseHeader, ServiceMethods, ServiceName } from '../protocol/messages.generated.js';
 import { methodDef } from '../protocol/services.js';
 import type { MethodDef } from '../protocol/services.js';
+import { frameMessage, MessageReader, refusedResponse, statusForReset, statusFromHeaders } from '../protocol/grpc-frames.js';
+import type { GrpcStatus } from '../protocol/grpc-frames.js';
+import { connectFailureReason } from './unreachable.js';
 import type { EndpointChannel } from './channel.js';
 import type { TrackedStream } from './health.js';
 import type { BidiMethodName, BidiStream, OpenStreamOptions, RequestType, ResponseType, StreamHandlers } from './invoke.js';
@@ -46,10 +49,6 @@ export interface StreamObserver {
 /** The stream whose requests followers forward to the leader. */
 const leaseKeepAlivePath = '/etcdserverpb.Lease/LeaseKeepAlive';
 
-const plainMetadata = new grpc.Metadata();
-const leaderMetadata = new grpc.Metadata();
-leaderMetadata.set('hasleader', 'true');
-
 /**
  * Opens a bidi stream on a ready endpoint, waiting for one at most `dialTimeoutMs`.
  * Rejects with `UnavailableError` (no endpoint within the dial timeout), `CancelledError`
@@ -71,7 +70,7 @@ export function openBidiStream<S extends ServiceName, M extends BidiMethodName<S
   const open = (channel: EndpointChannel) => {
     if (closing?.aborted === true) throw closedError(closing);
     if (signal?.aborted === true) throw cancelledError(signal.reason, facts, false);
-    return new GrpcBidiStream<RequestType<S, M>, ResponseType<S, M>>(
+    return new Http2BidiStream<RequestType<S, M>, ResponseType<S, M>>(
       channel,
       def,
       options.requireLeader === true,
@@ -112,35 +111,36 @@ interface Backlog<Res> {
   end: EtcdError | undefined;
 }
 
-/** A grpc-js call as `Channel.createCall` returns it (kept out of every public type). */
-type LowLevelCall = ReturnType<grpc.Channel['createCall']>;
+const noMetadata: Readonly<Record<string, string>> = {};
+const leaderMetadata: Readonly<Record<string, string>> = { hasleader: 'true' };
+const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
 
 /**
- * The grpc-js backed implementation, on grpc-js's call API (`Channel.createCall`) rather than
- * its Duplex stream: each response reaches the handlers straight from the call's listener, with
- * no stream buffering, no extra ticks and no per-message wrapper object. What the Duplex did
- * for us is done here: requests are serialized and sent one at a time (the next once the
- * previous one is written, as a Writable would), the half-close waits for them, and reading
- * is re-armed after every message (the handlers never hold messages back; the watch layer
- * bounds its own buffers).
+ * A gRPC bidi call on the endpoint's stream session (node:http2): requests are framed and
+ * written as they come (the HTTP/2 stream buffers them), responses are cut out of DATA chunks
+ * and handed to the handlers as they arrive, with no extra tick per message. The end is
+ * decided once, from (in this order) a local reason, the server's status, or what the
+ * connection did, and reported after every message.
  */
-class GrpcBidiStream<Req, Res> implements BidiStream<Req, Res> {
+class Http2BidiStream<Req, Res> implements BidiStream<Req, Res> {
   readonly endpoint: string;
-  readonly #call: LowLevelCall;
+  readonly #h2: http2.ClientHttp2Stream;
+  /** Why the stream's connection failed, once it did. */
+  readonly #connectionFailure: () => string | undefined;
+  readonly #reader = new MessageReader();
+  readonly #onMessageBound = (bytes: Buffer) => this.#onMessage(bytes);
   readonly #serialize: (message: Init<Req>) => Buffer;
   readonly #deserialize: (bytes: Buffer) => Res;
   #handlers: StreamHandlers<Res> | undefined;
   #backlog: Backlog<Res> | undefined;
-  /** Set once the call's status arrived (or a local failure ended it). */
-  #status: grpc.StatusObject | undefined;
-  /** Why the client side ended it (cancel / signal / close / bad message), if it did. */
+  /** The call's status: from the server's trailers (or refused headers), or a bad response. */
+  #status: GrpcStatus | undefined;
+  /** Why the client side ended it (cancel / signal / close / bad request), if it did. */
   #localEnd: EtcdError | undefined;
+  /** A transport error the HTTP/2 stream reported (socket reset, stream error). */
+  #transportError: Error | undefined;
   #halfClosed = false;
   #reported = false;
-  /** Serialized requests waiting for the one being written. */
-  #outbox: Buffer[] | undefined;
-  #writing = false;
-  readonly #written: { callback: () => void };
   readonly #signal: AbortSignal | undefined;
   readonly #closing: AbortSignal | undefined;
   readonly #onAbort: (() => void) | undefined;
@@ -164,22 +164,32 @@ class GrpcBidiStream<Req, Res> implements BidiStream<Req, Res> {
     this.#monitor = monitor;
     this.#serialize = def.requestSerialize as unknown as (message: Init<Req>) => Buffer;
     this.#deserialize = def.responseDeserialize as unknown as (bytes: Buffer) => Res;
-    this.#written = { callback: () => this.#onWritten() };
     this.#tracked = {
       leaderBound: def.path === leaseKeepAlivePath,
       lastMessageAt: Date.now(),
       abandon: (error: EtcdError) => this.#abandon(error),
     };
-    // No deadline, default host, no parent call, default propagation: what a Client call with
-    // empty call options uses.
-    const call = channel.client.getChannel().createCall(def.path, Infinity, undefined, null, undefined);
-    this.#call = call;
-    call.start(requireLeader ? leaderMetadata : plainMetadata, {
-      onReceiveMetadata: () => {},
-      onReceiveMessage: (bytes: Buffer) => this.#onMessage(bytes),
-      onReceiveStatus: (status: grpc.StatusObject) => this.#onStatus(status),
+    const { stream, failure } = channel.streams.request(def.path, requireLeader ? leaderMetadata : noMetadata);
+    this.#h2 = stream;
+    this.#connectionFailure = failure;
+    stream.on('response', (headers) => {
+      this.#status ??= refusedResponse(headers) ?? statusFromHeaders(headers);
+      if (this.#status !== undefined) this.#closeStream(NGHTTP2_NO_ERROR);
     });
-    call.startRead();
+    stream.on('data', (chunk: Buffer) => this.#onData(chunk));
+    stream.on('trailers', (trailers) => {
+      this.#status ??= statusFromHeaders(trailers) ?? { code: GrpcCode.UNKNOWN, details: 'the server sent trailers without grpc-status' };
+    });
+    stream.on('error', (error: Error) => {
+      this.#transportError ??= error;
+    });
+    // The answer is complete once the server ended its side (with its status in the trailers);
+    // 'close' covers every other way, and a server side that ended without a status.
+    stream.on('end', () => {
+      if (this.#status !== undefined || this.#localEnd !== undefined) this.#finish();
+      else this.#closeStream(NGHTTP2_NO_ERROR);
+    });
+    stream.on('close', () => this.#finish());
     this.#signal = signal;
     this.#closing = closing;
     if (signal !== undefined || closing !== undefined) {
@@ -188,7 +198,7 @@ class GrpcBidiStream<Req, Res> implements BidiStream<Req, Res> {
           closing?.aborted === true
             ? closedError(closing)
             : cancelledError(signal?.reason, { idempotent: true, endpoint: this.endpoint }, false);
-        this.#cancelCall();
+        this.#closeStream(NGHTTP2_CANCEL);
       };
       signal?.addEventListener('abort', this.#onAbort, { once: true });
       closing?.addEventListener('abort', this.#onAbort, { once: true });
@@ -219,61 +229,53 @@ class GrpcBidiStream<Req, Res> implements BidiStream<Req, Res> {
       // A request that cannot be encoded is a local failure, not the endpoint's: the stream
       // ends with it (not retryable), as when a handler throws.
       this.#localEnd = internalError(error, { idempotent: true, endpoint: this.endpoint });
-      this.#cancelCall();
+      this.#closeStream(NGHTTP2_CANCEL);
       return false;
     }
-    if (this.#writing) {
-      (this.#outbox ??= []).push(bytes);
-    } else {
-      this.#writing = true;
-      this.#call.sendMessageWithContext(this.#written, bytes);
-    }
+    this.#h2.write(frameMessage(bytes));
     return true;
   }
 
   end(): void {
     if (this.ended || this.#halfClosed) return;
     this.#halfClosed = true;
-    if (!this.#writing) this.#call.halfClose();
+    this.#h2.end();
   }
 
   cancel(): void {
     if (this.#reported || this.#localEnd !== undefined) return;
     this.#localEnd = cancelledError(undefined, { idempotent: true, endpoint: this.endpoint }, false);
-    this.#cancelCall();
+    this.#closeStream(NGHTTP2_CANCEL);
   }
 
-  #cancelCall(): void {
-    this.#outbox = undefined;
-    this.#call.cancelWithStatus(GrpcCode.CANCELLED, 'Cancelled on client');
-  }
-
-  /** The previous request was written: send the next one, or the pending half-close. */
-  #onWritten(): void {
-    const next = this.#outbox?.shift();
-    if (next !== undefined && !this.ended) {
-      this.#call.sendMessageWithContext(this.#written, next);
-      return;
-    }
-    this.#writing = false;
-    if (this.#halfClosed && !this.ended) this.#call.halfClose();
+  /** Resets the HTTP/2 stream (if still open); its 'close' then reports the end. */
+  #closeStream(code: number): void {
+    if (!this.#h2.closed && !this.#h2.destroyed) this.#h2.close(code);
   }
 
   /** Ends the stream with `error` (the endpoint stopped answering or was removed). */
   #abandon(error: EtcdError): void {
     if (this.#reported || this.#localEnd !== undefined) return;
     this.#localEnd = error;
-    this.#cancelCall();
+    this.#closeStream(NGHTTP2_CANCEL);
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.ended) return;
+    try {
+      this.#reader.push(chunk, this.#onMessageBound);
+    } catch (error) {
+      this.#badResponse(error);
+    }
   }
 
   #onMessage(bytes: Buffer): void {
-    if (this.#status !== undefined) return;
+    if (this.ended) return;
     let message: Res;
     try {
       message = this.#deserialize(bytes);
     } catch (error) {
-      // As grpc-js does for a response it cannot parse: the call fails with INTERNAL.
-      this.#call.cancelWithStatus(GrpcCode.INTERNAL, `Response message parsing error: ${errorText(error)}`);
+      this.#badResponse(error);
       return;
     }
     const now = Date.now();
@@ -283,30 +285,34 @@ class GrpcBidiStream<Req, Res> implements BidiStream<Req, Res> {
     const handlers = this.#handlers;
     if (handlers === undefined) (this.#backlog ??= { messages: [], end: undefined }).messages.push(message);
     else this.#deliver(handlers, message);
-    // Ask for the next message (grpc-js holds the stream until asked).
-    if (this.#status === undefined) this.#call.startRead();
   }
 
-  /** grpc-js reports the status after every message it delivered: the end can be reported now. */
-  #onStatus(status: grpc.StatusObject): void {
+  /** A response that cannot be read fails the call with INTERNAL, as grpc's clients do. */
+  #badResponse(error: unknown): void {
+    this.#status ??= { code: GrpcCode.INTERNAL, details: `Response message parsing error: ${errorText(error)}` };
+    this.#closeStream(NGHTTP2_CANCEL);
+  }
+
+  /** Reports the end once: after the server's side ended with a status, or the HTTP/2 stream closed. */
+  #finish(): void {
     if (this.#reported) return;
-    this.#status = status;
     this.#reported = true;
-    this.#outbox = undefined;
+    this.#closeStream(NGHTTP2_NO_ERROR);
     this.#health.streams.delete(this.#tracked);
     if (this.#onAbort !== undefined) {
       this.#signal?.removeEventListener('abort', this.#onAbort);
       this.#closing?.removeEventListener('abort', this.#onAbort);
     }
-    const error = this.#endError(status);
+    const error = this.#endError();
     if (this.#localEnd === undefined) this.#monitor?.failed(this.#channel, error);
     const handlers = this.#handlers;
     if (handlers === undefined) (this.#backlog ??= { messages: [], end: undefined }).end = error;
     else this.#deliverEnd(handlers, error);
   }
 
-  #endError(status: grpc.StatusObject): EtcdError {
+  #endError(): EtcdError {
     if (this.#localEnd !== undefined) return this.#localEnd;
+    const status = this.#status ?? this.#statusWithoutTrailers();
     if (status.code === GrpcCode.OK) {
       return new UnavailableError({
         code: GrpcCode.UNAVAILABLE,
@@ -316,7 +322,25 @@ class GrpcBidiStream<Req, Res> implements BidiStream<Req, Res> {
         endpoint: this.endpoint,
       });
     }
-    return classifyStatus(status, { idempotent: true, endpoint: this.endpoint }, status);
+    return classifyStatus(status, { idempotent: true, endpoint: this.endpoint }, this.#transportError ?? status);
+  }
+
+  /**
+   * The status of a stream that closed before the server sent one: the server reset it
+   * (RST_STREAM with a code), or the connection went away (always retryable).
+   */
+  #statusWithoutTrailers(): GrpcStatus {
+    const failure = this.#connectionFailure();
+    const transport = this.#transportError as { code?: string } | undefined;
+    const resetCode = this.#h2.rstCode;
+    // Node reports a reset from the server as a stream error of its own kind; other errors
+    // (a socket reset) are the connection's.
+    const streamOnly = transport === undefined || transport.code === 'ERR_HTTP2_STREAM_ERROR';
+    if (failure === undefined && streamOnly && resetCode !== undefined && resetCode !== NGHTTP2_NO_ERROR) {
+      return statusForReset(resetCode);
+    }
+    const reason = failure ?? (transport?.code !== undefined ? connectFailureReason(transport.code) : undefined);
+    return { code: GrpcCode.UNAVAILABLE, details: reason === undefined ? 'Connection dropped' : `Connection dropped: ${reason}` };
   }
 
   /** Handlers must not throw; if one does, the stream is cancelled and ends with that failure. */
@@ -326,7 +350,7 @@ class GrpcBidiStream<Req, Res> implements BidiStream<Req, Res> {
     } catch (error) {
       if (this.#reported || this.#localEnd !== undefined) return;
       this.#localEnd = internalError(error, { idempotent: true, endpoint: this.endpoint });
-      this.#cancelCall();
+      this.#closeStream(NGHTTP2_CANCEL);
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * A fault-injection TCP proxy for tests: forwards 127.0.0.1:<port> to a target endpoint, and
- * can cut every open connection and refuse new ones, to cut off one client while others keep
- * talking to the server.
+ * can cut every open connection, refuse new ones, or silently drop everything (a black hole),
+ * to cut off one client while others keep talking to the server.
  */
 import net from 'node:net';
 
@@ -10,6 +10,7 @@ export class TcpProxy {
   readonly #target: { host: string; port: number };
   readonly #sockets = new Set<net.Socket>();
   #blocked = false;
+  #blackholed = false;
   /** Connections accepted (including refused ones). */
   accepted = 0;
 
@@ -38,6 +39,11 @@ export class TcpProxy {
     return `127.0.0.1:${address.port}`;
   }
 
+  /** Sockets open (each connection counts its two sides). */
+  get open(): number {
+    return this.#sockets.size;
+  }
+
   /** Destroys every open connection (both sides). */
   cut(): void {
     for (const socket of this.#sockets) socket.destroy();
@@ -51,6 +57,15 @@ export class TcpProxy {
 
   unblock(): void {
     this.#blocked = false;
+  }
+
+  /** Drops every byte either way on open and new connections (a peer that went silent), until {@link restore}. */
+  blackhole(): void {
+    this.#blackholed = true;
+  }
+
+  restore(): void {
+    this.#blackholed = false;
   }
 
   /** Cuts everything and stops listening. */
@@ -77,7 +92,11 @@ export class TcpProxy {
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    client.on('data', (bytes: Buffer) => {
+      if (!this.#blackholed) upstream.write(bytes);
+    });
+    upstream.on('data', (bytes: Buffer) => {
+      if (!this.#blackholed) client.write(bytes);
+    });
   }
 }
