@@ -13,7 +13,7 @@ import http2 from 'node:http2';
 import { cancelledError, classifyStatus, ClientClosedError, EtcdError, internalError, UnavailableError } from '../errors.js';
 import type { CallFacts } from '../errors.js';
 import { GrpcCode } from '../protocol/error-table.js';
-import type { Init, ResponseHeader, ServiceMethods, ServiceName } from '../protocol/messages.generated.js';
+import type { Init, ResponseHeader, ServiceName } from '../protocol/messages.generated.js';
 import { methodDef } from '../protocol/services.js';
 import type { MethodDef } from '../protocol/services.js';
 import { frameMessage, MessageReader, refusedResponse, statusForReset, statusFromHeaders } from '../protocol/grpc-frames.js';
