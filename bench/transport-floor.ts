@@ -8,8 +8,7 @@
  *   npx tsx bench/transport-floor.ts [etcd|bundled] [rounds=3] [watchers=http2,grpc-js,etcdkit,etcd3]
  */
 import { startBundledServer, startRealEtcd } from './servers.js';
-import { startBenchChild } from './watch-child.js';
-import { WATCH_PLAN } from './watch.js';
+import { measureLiveEvents, WATCH_PLAN } from './watch.js';
 
 const repoRoot = process.cwd();
 const serverKind = process.argv[2] ?? 'etcd';
@@ -23,21 +22,13 @@ const cpu: Record<string, number[]> = {};
 try {
   for (let round = 0; round < rounds; round++) {
     for (const watcher of watchers) {
-      const bare = watcher === 'http2' || watcher === 'grpc-js';
-      const child = bare
-        ? startBenchChild(repoRoot, 'bench/transport-floor-worker.ts', ['--transport', watcher, '--endpoint', server.endpoint, '--events', events, '--warmup', warmup])
-        : startBenchChild(repoRoot, 'bench/watch-worker.ts', ['--mode', 'events', '--client', watcher, '--endpoint', server.endpoint, '--events', events, '--warmup', warmup, '--cap', '40']);
-      try {
-        await child.ready(30_000);
-        const writer = startBenchChild(repoRoot, 'bench/watch-worker.ts', [
-          '--mode', 'write', '--endpoint', server.endpoint,
-          '--count', String(WATCH_PLAN.events + WATCH_PLAN.warmup), '--concurrency', String(WATCH_PLAN.writeConcurrency), '--cap', '40',
-        ]);
-        const [result] = (await Promise.all([child.result(70_000), writer.result(70_000)])) as [{ cpuUsPerEvent: number }, unknown];
-        (cpu[watcher] ??= []).push(result.cpuUsPerEvent);
-      } finally {
-        await child.kill();
-      }
+      const args = ['--endpoint', server.endpoint, '--events', events, '--warmup', warmup];
+      const [script, watcherArgs] =
+        watcher === 'http2' || watcher === 'grpc-js'
+          ? ['bench/transport-floor-worker.ts', ['--transport', watcher, ...args]]
+          : ['bench/watch-worker.ts', ['--mode', 'events', '--client', watcher, ...args, '--cap', String(WATCH_PLAN.eventsCapSeconds)]];
+      const result = await measureLiveEvents<{ cpuUsPerEvent: number }>(repoRoot, server, WATCH_PLAN, script, watcherArgs);
+      (cpu[watcher] ??= []).push(result.cpuUsPerEvent);
     }
   }
 } finally {

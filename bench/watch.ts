@@ -138,11 +138,26 @@ const WORKER = 'bench/watch-worker.ts';
 
 /** The events scenario for one client: watcher process, then (once it is ready) a writer process. */
 async function measureEvents(repoRoot: string, server: BenchServer, client: ClientId, plan: WatchPlan): Promise<WatchEventsMeasurement> {
-  const common = ['--endpoint', server.endpoint];
-  const watcher = startBenchChild(repoRoot, WORKER, [
-    '--mode', 'events', '--client', client, ...common,
+  return measureLiveEvents(repoRoot, server, plan, WORKER, [
+    '--mode', 'events', '--client', client, '--endpoint', server.endpoint,
     '--events', String(plan.events), '--warmup', String(plan.warmup), '--cap', String(plan.eventsCapSeconds),
   ]);
+}
+
+/**
+ * Runs the watcher process `script args` (it prints READY once its watch is created, then a
+ * RESULT after the measured events) while a writer process writes the plan's puts; returns
+ * the watcher's result with the writer's figures added.
+ */
+export async function measureLiveEvents<R extends object>(
+  repoRoot: string,
+  server: BenchServer,
+  plan: WatchPlan,
+  script: string,
+  args: string[],
+): Promise<R & { writer: WatchWriterResult }> {
+  const common = ['--endpoint', server.endpoint];
+  const watcher = startBenchChild(repoRoot, script, args);
   try {
     await watcher.ready(30_000);
     const writer = startBenchChild(repoRoot, WORKER, [
@@ -151,7 +166,7 @@ async function measureEvents(repoRoot: string, server: BenchServer, client: Clie
     ]);
     const timeout = (plan.eventsCapSeconds + 30) * 1000;
     const [events, written] = await Promise.all([
-      watcher.result(timeout) as Promise<WatchEventsMeasurement>,
+      watcher.result(timeout) as Promise<R>,
       writer.result(timeout).catch(async (err: unknown) => {
         await watcher.kill();
         throw err;
