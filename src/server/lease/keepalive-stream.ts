@@ -1,5 +1,6 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { etcdError } from '../errors.js';
+import { batchedWriter } from '../grpc/batched-writes.js';
 import { toServiceError } from '../grpc/status.js';
 import type { Init, LeaseKeepAliveRequest, LeaseKeepAliveResponse } from '../../protocol/messages.generated.js';
 
@@ -22,12 +23,15 @@ type StreamState = 'open' | 'ended' | 'cancelled';
  */
 export class KeepAliveStream {
   private state: StreamState = 'open';
+  /** Sends a response; false when the client is not keeping up (gRPC's own buffer bound). */
+  private readonly write: (response: Init<LeaseKeepAliveResponse>) => boolean;
 
   constructor(
     private readonly call: KeepAliveCall,
     private readonly respond: KeepAliveResponder,
     private readonly onDone: (stream: KeepAliveStream) => void,
   ) {
+    this.write = batchedWriter(call, call.writableHighWaterMark);
     call.on('data', (request: LeaseKeepAliveRequest) => this.onRequest(request));
     call.on('end', () => this.finish());
     call.on('drain', () => {
@@ -63,7 +67,7 @@ export class KeepAliveStream {
       this.onDone(this);
       return;
     }
-    if (!this.call.write(response)) this.call.pause();
+    if (!this.write(response)) this.call.pause();
   }
 
   /** The client half-closed: end with OK after the responses already written. */

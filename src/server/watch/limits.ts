@@ -24,6 +24,14 @@ export const MAX_RESPONSE_BYTES = 1572864 + 524288;
  */
 export const STREAM_BACKLOG_LIMIT = 128;
 
+/**
+ * Responses a stream hands to gRPC before it waits for 'drain' (ours). gRPC's own buffer
+ * reports full at 16; going on to 64 lets a burst of events leave in one write (see
+ * grpc/batched-writes.ts), as etcd's gRPC writer sends everything pending, while staying
+ * under etcd's 128-response watch channel.
+ */
+export const GRPC_BUFFERED_RESPONSES = 64;
+
 /** Held-back responses above which the stream stops reading requests until it drains. */
 export const READ_PAUSE_BACKLOG = 256;
 

@@ -4,10 +4,11 @@ import { watchCancelReasons } from '../../protocol/error-table.js';
 import type { Clock, ClockTimer } from '../clock.js';
 import { etcdError } from '../errors.js';
 import type { HeaderFactory } from '../grpc/header.js';
+import { batchedWriter } from '../grpc/batched-writes.js';
 import { toServiceError } from '../grpc/status.js';
 import { checkCreateRequest } from './create-request.js';
 import { fragmentResponse } from './fragment.js';
-import { MAX_RESPONSE_BYTES, READ_PAUSE_BACKLOG, STREAM_BACKLOG_LIMIT } from './limits.js';
+import { GRPC_BUFFERED_RESPONSES, MAX_RESPONSE_BYTES, READ_PAUSE_BACKLOG, STREAM_BACKLOG_LIMIT } from './limits.js';
 import { Outbox } from './outbox.js';
 import { progressInterval } from './progress-interval.js';
 import type { WatchHub } from './watch-hub.js';
@@ -48,7 +49,7 @@ export class WatchSession implements WatchOutput {
     private readonly call: WatchCall,
     private readonly deps: WatchSessionDeps,
   ) {
-    this.outbox = new Outbox((msg) => call.write(msg), deps.hub.counters);
+    this.outbox = new Outbox(batchedWriter(call, GRPC_BUFFERED_RESPONSES), deps.hub.counters);
     deps.hub.counters.streams++;
     call.on('data', (req: WatchRequest) => this.receive(req));
     call.on('drain', () => this.drained());
