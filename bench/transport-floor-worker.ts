@@ -14,6 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import { frameMessage, MessageReader } from '../src/protocol/grpc-frames.js';
 import type { WatchResponse } from '../src/protocol/messages.generated.js';
 import { methodDef } from '../src/protocol/services.js';
+import { EventMeter } from './event-meter.js';
 import { WATCH_DATA } from './watch.js';
 
 const { values } = parseArgs({
@@ -28,8 +29,7 @@ const { values } = parseArgs({
 const endpoint = values.endpoint ?? '';
 const measured = Number(values.events);
 const warmup = Number(values.warmup);
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!endpoint || !gc) throw new Error('run with --expose-gc and --endpoint HOST:PORT');
+if (!endpoint) throw new Error('--endpoint HOST:PORT is required');
 
 const def = methodDef('Watch', 'Watch');
 const prefix = Buffer.from(WATCH_DATA.prefix);
@@ -37,11 +37,7 @@ const rangeEnd = Buffer.from(prefix);
 rangeEnd[rangeEnd.length - 1]! += 1;
 const createRequest = def.requestSerialize({ create_request: { key: prefix, range_end: rangeEnd } });
 
-let seen = 0;
-let cpu0: NodeJS.CpuUsage | undefined;
-let t0 = 0;
-let finish!: (result: object) => void;
-const done = new Promise<object>((resolve) => (finish = resolve));
+const meter = new EventMeter(warmup, measured);
 let ready!: () => void;
 const created = new Promise<void>((resolve) => (ready = resolve));
 
@@ -52,16 +48,7 @@ function onMessage(bytes: Buffer): void {
     if (event.kv === undefined || event.kv.key.length === 0 || event.kv.value.length !== WATCH_DATA.value.length) {
       throw new Error('unexpected event');
     }
-    seen++;
-    if (seen === warmup) {
-      gc!();
-      cpu0 = process.cpuUsage();
-      t0 = performance.now();
-    } else if (seen === warmup + measured) {
-      const cpu = process.cpuUsage(cpu0);
-      const seconds = (performance.now() - t0) / 1000;
-      finish({ transport: values.transport, events: measured, eventsPerSec: measured / seconds, cpuUsPerEvent: (cpu.user + cpu.system) / measured });
-    }
+    meter.count();
   }
 }
 
@@ -89,5 +76,7 @@ if (values.transport === 'http2') {
 }
 await created;
 console.log('READY');
-console.log(`RESULT ${JSON.stringify(await done)}`);
+const { seconds, cpu } = await meter.done;
+const result = { transport: values.transport, events: measured, eventsPerSec: measured / seconds, cpuUsPerEvent: (cpu.user + cpu.system) / measured };
+console.log(`RESULT ${JSON.stringify(result)}`);
 process.exit(0);

@@ -19,6 +19,7 @@
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import type { ClientId } from './clients.js';
+import { EventMeter } from './event-meter.js';
 import { runOps } from './load.js';
 import { WATCH_DATA, idleKey, type WatchEventsMeasurement, type WatchIdleMeasurement, type WatchWriterResult } from './watch.js';
 
@@ -122,41 +123,24 @@ async function events(): Promise<WatchEventsMeasurement> {
   const measured = int('events', values.events);
   const warmup = int('warmup', values.warmup);
   const capMs = int('cap', values.cap) * 1000;
-  let seen = 0;
-  let cpu0: NodeJS.CpuUsage | undefined;
-  let t0 = 0;
-  let finished: (() => void) | undefined;
-  const done = new Promise<void>((resolve) => (finished = resolve));
-  let result: { seconds: number; cpu: NodeJS.CpuUsage; events: number } | undefined;
+  const meter = new EventMeter(warmup, measured);
   let badValue = 0;
   const onPut: OnEvent = (key, value) => {
     // The same work for both clients: look at the key and value bytes of every event.
     if (value.length !== WATCH_DATA.value.length || key.length === 0) badValue++;
-    seen++;
-    if (seen === warmup) {
-      gc!();
-      cpu0 = process.cpuUsage();
-      t0 = performance.now();
-    } else if (seen === warmup + measured) {
-      result = { seconds: (performance.now() - t0) / 1000, cpu: process.cpuUsage(cpu0), events: measured };
-      finished!();
-    }
+    meter.count();
   };
-  if (warmup === 0) throw new Error('--warmup must be at least 1');
   const harness = await openHarness(clientId, onPut);
   const startRevision = values['start-revision'] === undefined ? undefined : BigInt(values['start-revision']);
   await harness.watchPrefix(WATCH_DATA.prefix, startRevision);
   console.log('READY');
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, capMs)))]);
+  await Promise.race([meter.done, new Promise<void>((resolve) => (timer = setTimeout(resolve, capMs)))]);
   clearTimeout(timer);
-  let capped = false;
-  if (!result) {
-    // Time cap hit: report the events measured so far, if the measured phase started at all.
-    if (!cpu0) throw new Error(`only ${seen} events arrived within ${capMs / 1000} s (warm-up is ${warmup})`);
-    capped = true;
-    result = { seconds: (performance.now() - t0) / 1000, cpu: process.cpuUsage(cpu0), events: seen - warmup };
-  }
+  // Time cap hit: the figures of the events measured so far, if the measured phase started at all.
+  const capped = !meter.complete;
+  const result = meter.result();
+  if (!result) throw new Error(`only ${meter.seen} events arrived within ${capMs / 1000} s (warm-up is ${warmup})`);
   if (badValue > 0) throw new Error(`${badValue} events had an unexpected value`);
   await harness.close();
   return {
